@@ -1,0 +1,46 @@
+import type { RequestId } from './request-id';
+
+export const auditActions = [
+  'request_opened',
+  'approval_recorded',
+  'request_approved',
+  'request_denied',
+  'request_cancelled',
+  'request_timed_out',
+  'access_granted',
+  'grant_failed',
+  'grant_extended',
+  'extension_failed',
+  'break_glass_reviewed',
+  'revocation_started',
+  'revocation_failed',
+  'access_revoked',
+  'policy_activated',
+  'policy_rejected',
+] as const;
+export type AuditAction = (typeof auditActions)[number];
+
+/** The actor of events that no person caused (expiry, time-outs, policy reloads). */
+export const SYSTEM_ACTOR = 'system';
+
+/** An audit event as the domain emits it, before the store gives it a place in the chain. */
+export interface AuditEvent {
+  readonly action: AuditAction;
+  /** The person's e-mail, or `system`. */
+  readonly actor: string;
+  readonly requestId?: RequestId;
+  /** JSON only: role, resource, ticket, reason, policy hash, origin (`via`, OS user), … */
+  readonly data: Readonly<Record<string, unknown>>;
+}
+
+/** An audit event in the chain. */
+export interface ChainedAuditEvent {
+  readonly seq: number;
+  readonly occurredAt: Date;
+  readonly actor: string;
+  readonly action: string;
+  readonly requestId: string | null;
+  readonly data: Readonly<Record<string, unknown>>;
+  readonly prevHash: string;
+  readonly hash: string;
+}

@@ -1,0 +1,89 @@
+import { isReviewed, type AccessRequest } from '../access-request';
+import type { Email } from '../email';
+import { matchesAny, type Policy } from '../policy';
+import { refuse, requestEvent, type Transition } from './transition';
+
+/**
+ * Records `by`'s approval. The request becomes `approved` once it has as many distinct approvers
+ * as its role requires. The requester never counts, and each person counts once: a repeated
+ * approval is an outcome with no event. On live break-glass access, approvals are the review
+ * after the fact.
+ */
+export function approve(request: AccessRequest, by: Email, policy: Policy, now: Date): Transition {
+  if (request.approvals.some((a) => a.approver === by)) {
+    return { ok: true, request, events: [] };
+  }
+  if (by === request.requester) {
+    return refuse('self_approval', `You cannot approve your own request ${request.id}; it needs ${request.approvalsRequired} other approver${request.approvalsRequired === 1 ? '' : 's'}.`);
+  }
+  const role = policy.roles.get(request.role);
+  if (!role) {
+    return refuse('unknown_role', `Role ${request.role} is no longer in the policy, so request ${request.id} cannot be approved.`);
+  }
+  if (!matchesAny(policy, role.approvers, by)) {
+    return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot approve request ${request.id}.`);
+  }
+  const reviewing = request.breakGlass && (request.state === 'active' || request.state === 'approved' || request.state === 'revoking' || request.state === 'revoked');
+  if (!reviewing && request.state !== 'pending') {
+    return refuse('not_pending', `Request ${request.id} is ${describeState(request)}; there is nothing left to approve.`);
+  }
+  if (reviewing && isReviewed(request)) {
+    return refuse('not_pending', `Break-glass request ${request.id} has already been reviewed.`);
+  }
+
+  const approvals = [...request.approvals, { approver: by, at: now }];
+  const reached = approvals.length >= request.approvalsRequired;
+  const next: AccessRequest = { ...request, approvals, state: !reviewing && reached ? 'approved' : request.state };
+  const counts = { approvals: approvals.length, approvalsRequired: request.approvalsRequired };
+  const events = [requestEvent('approval_recorded', by, next, counts)];
+  if (reviewing && reached) {
+    events.push(requestEvent('break_glass_reviewed', by, next, { reviewers: approvals.map((a) => a.approver) }));
+  } else if (reached) {
+    events.push(requestEvent('request_approved', by, next, { approvers: approvals.map((a) => a.approver) }));
+  }
+  return { ok: true, request: next, events };
+}
+
+/** One deny ends a pending request. The reason is required and kept. */
+export function deny(request: AccessRequest, by: Email, reason: string, policy: Policy, now: Date): Transition {
+  if (request.state === 'denied' && request.denial?.by === by) return { ok: true, request, events: [] };
+  if (by === request.requester) {
+    return refuse('self_approval', `You cannot decide on your own request ${request.id}; to withdraw it, cancel it.`);
+  }
+  const role = policy.roles.get(request.role);
+  if (role && !matchesAny(policy, role.approvers, by)) {
+    return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot deny request ${request.id}.`);
+  }
+  if (!role && !matchesAny(policy, policy.admins, by)) {
+    return refuse('not_approver', `Role ${request.role} is no longer in the policy; only an admin can deny request ${request.id}.`);
+  }
+  if (request.state !== 'pending') {
+    return refuse('not_pending', `Request ${request.id} is ${describeState(request)}; it can no longer be denied.`);
+  }
+  const next: AccessRequest = { ...request, state: 'denied', denial: { by, at: now, reason }, endedAt: now };
+  return { ok: true, request: next, events: [requestEvent('request_denied', by, next, { denialReason: reason })] };
+}
+
+/** Words for a state, for messages: "already approved", "denied by bob@…", … */
+export function describeState(request: AccessRequest): string {
+  switch (request.state) {
+    case 'pending':
+      return 'waiting for approval';
+    case 'approved':
+      return 'already approved';
+    case 'active':
+      return 'already active';
+    case 'revoking':
+      return 'being revoked';
+    case 'revoked':
+      return 'already over';
+    case 'denied':
+      return `denied${request.denial ? ` by ${request.denial.by}` : ''}`;
+    case 'cancelled':
+      return 'cancelled';
+    case 'timed_out':
+      return 'timed out without a decision';
+    case 'failed':
+      return 'failed';
+  }
+}
