@@ -9,7 +9,11 @@ const EMAIL = /^[a-z0-9.!#$%&'*+/=?^_`{|}~-]+@[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9]
 
 /** Parses an e-mail address; `undefined` when it is not one. Surrounding white space is trimmed. */
 export function parseEmail(text: string): Email | undefined {
-  const candidate = text.trim().toLowerCase();
+  const trimmed = text.trim();
+  // NB: refuse non-ASCII before lower-casing: U+212A KELVIN SIGN lower-cases to an ASCII "k", so
+  // "\u212Aim@…" would otherwise become someone else's identity.
+  if (/[^\x21-\x7e]/.test(trimmed)) return undefined;
+  const candidate = trimmed.toLowerCase();
   if (candidate.length > 254 || !EMAIL.test(candidate)) return undefined;
   return candidate as Email;
 }

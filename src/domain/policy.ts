@@ -166,7 +166,7 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     return { ok: false, errors: ['(top level): the policy must be a YAML mapping with version, groups and roles'] };
   }
-  const result = policySchema.safeParse(raw);
+  const result = policySchema.safeParse(raw, { reportInput: true });
   if (!result.success) {
     return { ok: false, errors: result.error.issues.map(formatIssue) };
   }
@@ -193,11 +193,18 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     if (defaultDuration > role.maxDuration) {
       errors.push(`${path}.defaultDuration: is longer than maxDuration`);
     }
-    const approverCapacity = countApprovers(role.approvers, groups);
-    if (approverCapacity !== 'unbounded' && approverCapacity < role.approvals) {
-      errors.push(
-        `${path}.approvals: needs ${role.approvals} distinct approvers but only ${approverCapacity} ${approverCapacity === 1 ? 'person is' : 'people are'} listed in approvers`,
-      );
+    const approvers = listApprovers(role.approvers, groups);
+    if (approvers !== 'unbounded') {
+      // NB: nobody approves their own request, so an approver who may also request needs
+      // `approvals` others.
+      const selfRequesting = [...approvers].some((who) => refsMatch(role.requesters, groups, who as Email));
+      const needed = role.approvals + (selfRequesting ? 1 : 0);
+      if (approvers.size < needed) {
+        errors.push(
+          `${path}.approvals: needs ${role.approvals} distinct approvers but only ${approvers.size} ${approvers.size === 1 ? 'person is' : 'people are'} listed in approvers` +
+            (selfRequesting ? ', and an approver who requests cannot approve their own request' : ''),
+        );
+      }
     }
     roles.set(name, { name, ...role, defaultDuration });
   }
@@ -221,11 +228,18 @@ function formatIssue(issue: z.core.$ZodIssue): string {
   if (issue.code === 'unrecognized_keys') {
     return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
   }
-  if (issue.code === 'invalid_type' && issue.input === undefined) return `${path}: is required`;
+  if (issue.code === 'invalid_type') {
+    if (issue.input === undefined) return `${path}: is required`;
+    return `${path}: expected ${issue.expected}, got ${JSON.stringify(issue.input)?.slice(0, 40) ?? typeof issue.input}`;
+  }
+  if (issue.code === 'invalid_key') {
+    // NB: a record key that fails its own schema: the key's issues carry the helpful message.
+    return `${path}: ${issue.issues.map((i) => i.message).join('; ')}`;
+  }
   return `${path}: ${issue.message}`;
 }
 
-function countApprovers(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>): number | 'unbounded' {
+function listApprovers(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>): Set<string> | 'unbounded' {
   const people = new Set<string>();
   for (const ref of refs) {
     if (ref.email !== undefined) {
@@ -242,14 +256,18 @@ function countApprovers(refs: readonly PrincipalRef[], groups: ReadonlyMap<strin
       people.add(member);
     }
   }
-  return people.size;
+  return people;
 }
 
 /** Whether `who` is matched by any of `refs` (explicit e-mails, group members, `*@domain` patterns). */
 export function matchesAny(policy: Policy, refs: readonly PrincipalRef[], who: Email): boolean {
+  return refsMatch(refs, policy.groups, who);
+}
+
+function refsMatch(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>, who: Email): boolean {
   return refs.some((ref) => {
     if (ref.email !== undefined) return ref.email === who;
-    const group = policy.groups.get(ref.group);
+    const group = groups.get(ref.group);
     return group !== undefined && group.members.some((member) => memberMatches(member, who));
   });
 }
