@@ -1,0 +1,150 @@
+import { sql } from 'drizzle-orm';
+import {
+  bigint,
+  boolean,
+  char,
+  check,
+  foreignKey,
+  index,
+  integer,
+  jsonb,
+  pgEnum,
+  pgTable,
+  primaryKey,
+  text,
+  timestamp,
+  unique,
+} from 'drizzle-orm/pg-core';
+import { endCauses, requestKinds, requestStates } from '../../domain/access-request';
+
+// NB: every instant is a timestamptz read back as a Date; the store writes millisecond Dates, so
+// values round-trip exactly (the audit hash covers `occurredAt.toISOString()`).
+const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'date' });
+
+export const requestState = pgEnum('request_state', requestStates);
+export const requestKind = pgEnum('request_kind', requestKinds);
+export const endCause = pgEnum('end_cause', endCauses);
+
+export const accessRequests = pgTable(
+  'access_requests',
+  {
+    id: text('id').primaryKey(),
+    kind: requestKind('kind').notNull(),
+    parentId: text('parent_id'),
+    requester: text('requester').notNull(),
+    role: text('role').notNull(),
+    provider: text('provider').notNull(),
+    target: jsonb('target').$type<Record<string, string>>().notNull(),
+    durationMinutes: integer('duration_minutes').notNull(),
+    ticket: text('ticket').notNull(),
+    reason: text('reason').notNull(),
+    breakGlass: boolean('break_glass').notNull(),
+    state: requestState('state').notNull(),
+    approvalsRequired: integer('approvals_required').notNull(),
+    createdAt: instant('created_at').notNull(),
+    decisionDeadline: instant('decision_deadline').notNull(),
+    deniedBy: text('denied_by'),
+    deniedAt: instant('denied_at'),
+    denialReason: text('denial_reason'),
+    endedAt: instant('ended_at'),
+    endCause: endCause('end_cause'),
+    endedBy: text('ended_by'),
+    policySha: text('policy_sha').notNull(),
+    version: integer('version').notNull(),
+  },
+  (t) => [
+    foreignKey({ name: 'access_requests_parent_id_fk', columns: [t.parentId], foreignColumns: [t.id] }),
+    index('access_requests_requester_created_at_idx').on(t.requester, t.createdAt),
+    // NB: `listRequests` without a requester is newest-first over everything.
+    index('access_requests_created_at_idx').on(t.createdAt),
+    index('access_requests_state_idx').on(t.state),
+  ],
+);
+
+export const approvals = pgTable(
+  'approvals',
+  {
+    // NB: breaks ties between approvals stored with the same `approved_at`, so the row order is the
+    // order in which they were saved.
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    requestId: text('request_id')
+      .notNull()
+      .references(() => accessRequests.id),
+    approver: text('approver').notNull(),
+    approvedAt: instant('approved_at').notNull(),
+  },
+  (t) => [unique('approvals_request_id_approver_unique').on(t.requestId, t.approver)],
+);
+
+export const grants = pgTable(
+  'grants',
+  {
+    requestId: text('request_id')
+      .primaryKey()
+      .references(() => accessRequests.id),
+    provider: text('provider').notNull(),
+    target: jsonb('target').$type<Record<string, string>>().notNull(),
+    principal: text('principal').notNull(),
+    role: text('role').notNull(),
+    grantedAt: instant('granted_at').notNull(),
+    expiresAt: instant('expires_at').notNull(),
+    // The revocation scheduler's bookkeeping: retries with backoff, claimed under a lease.
+    revokeAttempts: integer('revoke_attempts').notNull().default(0),
+    nextAttemptAt: instant('next_attempt_at'),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: instant('lease_until'),
+    lastError: text('last_error'),
+    revokedAt: instant('revoked_at'),
+    accessRemoved: boolean('access_removed'),
+  },
+  (t) => [index('grants_expires_at_idx').on(t.expiresAt)],
+);
+
+export const auditEvents = pgTable(
+  'audit_events',
+  {
+    // NB: not a serial: the appender computes seq = last + 1 under the advisory lock, so the hash
+    // covers it and the chain has no gaps from rolled-back transactions.
+    seq: bigint('seq', { mode: 'number' }).primaryKey(),
+    occurredAt: instant('occurred_at').notNull(),
+    actor: text('actor').notNull(),
+    action: text('action').notNull(),
+    // NB: no foreign key: events must outlive anything they mention.
+    requestId: text('request_id'),
+    data: jsonb('data').$type<Record<string, unknown>>().notNull(),
+    prevHash: char('prev_hash', { length: 64 }).notNull(),
+    hash: char('hash', { length: 64 }).notNull().unique('audit_events_hash_unique'),
+  },
+  (t) => [check('audit_events_seq_positive', sql`${t.seq} >= 1`), index('audit_events_occurred_at_idx').on(t.occurredAt)],
+);
+
+export const policies = pgTable('policies', {
+  sha256: text('sha256').primaryKey(),
+  text: text('text').notNull(),
+  firstActivatedAt: instant('first_activated_at').notNull(),
+});
+
+/** A single row (id = 1): the policy most recently activated. */
+export const activePolicy = pgTable(
+  'active_policy',
+  {
+    id: integer('id').primaryKey().default(1),
+    sha256: text('sha256')
+      .notNull()
+      .references(() => policies.sha256),
+    activatedAt: instant('activated_at').notNull(),
+  },
+  (t) => [check('active_policy_single_row', sql`${t.id} = 1`)],
+);
+
+/** What the local IAM provider has granted: one row per (principal, role, target). */
+export const localIamMemberships = pgTable(
+  'local_iam_memberships',
+  {
+    principal: text('principal').notNull(),
+    role: text('role').notNull(),
+    targetKey: text('target_key').notNull(),
+    grantedAt: instant('granted_at').notNull(),
+  },
+  (t) => [primaryKey({ name: 'local_iam_memberships_pk', columns: [t.principal, t.role, t.targetKey] })],
+);

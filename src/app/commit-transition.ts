@@ -1,0 +1,29 @@
+import type { AccessRequest } from '../domain/access-request';
+import type { Refusal, Transition } from '../domain/lifecycle/transition';
+import type { StoreTransaction } from '../ports/access-store';
+import type { Origin } from './origin';
+import { stamp } from './origin';
+import type { Outcome } from './outcome';
+import type { RequestId } from '../domain/request-id';
+
+/**
+ * Writes a transition's next state and its audit events in the caller's transaction. A repeat
+ * (no events) writes nothing and reports `changed: false`.
+ */
+export async function commitTransition(
+  tx: StoreTransaction,
+  transition: Transition,
+  origin: Origin,
+  policySha: string,
+  at: Date,
+): Promise<Outcome<AccessRequest>> {
+  if (!transition.ok) return transition;
+  if (transition.events.length === 0) return { ok: true, value: transition.request, changed: false };
+  const saved = await tx.saveRequest(transition.request);
+  await tx.appendAudit(stamp(transition.events, origin, policySha), at);
+  return { ok: true, value: saved, changed: true };
+}
+
+export function notFound(id: RequestId | string): { ok: false; refusal: Refusal } {
+  return { ok: false, refusal: { code: 'not_pending', message: `There is no request ${id}. Check the id with \`list\`.` } };
+}

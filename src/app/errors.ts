@@ -1,0 +1,56 @@
+/** Failures (not refusals): a few coded classes that keep their cause (STYLE §8). */
+
+export const storeErrorCodes = ['duplicate_id', 'version_conflict', 'unavailable', 'locked'] as const;
+export type StoreErrorCode = (typeof storeErrorCodes)[number];
+
+export class StoreError extends Error {
+  override readonly name = 'StoreError';
+  constructor(
+    readonly code: StoreErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+export const providerErrorCodes = ['unavailable', 'refused', 'misconfigured'] as const;
+export type ProviderErrorCode = (typeof providerErrorCodes)[number];
+
+export class ProviderError extends Error {
+  override readonly name = 'ProviderError';
+  constructor(
+    readonly code: ProviderErrorCode,
+    readonly provider: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** One place that turns failures into text for a person (STYLE §8). Never includes secrets. */
+export function describeFailure(error: unknown): string {
+  if (error instanceof ProviderError) {
+    switch (error.code) {
+      case 'unavailable':
+        return `The ${error.provider} provider did not answer (${error.message}). Nothing was recorded as done; it will be tried again.`;
+      case 'refused':
+        return `The ${error.provider} provider refused: ${error.message}.`;
+      case 'misconfigured':
+        return `The ${error.provider} provider is misconfigured: ${error.message}. Tell the bot's operators.`;
+    }
+  }
+  if (error instanceof StoreError) {
+    switch (error.code) {
+      case 'unavailable':
+        return `The database is unavailable (${error.message}). Nothing was changed; try again shortly.`;
+      case 'locked':
+        return error.message;
+      case 'version_conflict':
+      case 'duplicate_id':
+        return 'Someone else changed this request at the same moment. Nothing was changed; try again.';
+    }
+  }
+  return `Unexpected error: ${error instanceof Error ? error.message : String(error)}`;
+}

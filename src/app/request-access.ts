@@ -1,0 +1,40 @@
+import type { AccessRequest } from '../domain/access-request';
+import { openRequest, type RequestInput } from '../domain/lifecycle/open-request';
+import type { AppContext } from './app-context';
+import { StoreError } from './errors';
+import { grantAccess } from './grant-access';
+import type { Origin } from './origin';
+import { stamp } from './origin';
+import type { Outcome } from './outcome';
+
+const ID_ATTEMPTS = 5;
+
+/**
+ * Opens a request for access. A break-glass request is granted at once and flagged for review
+ * after the fact; a normal one waits for its approvers.
+ */
+export async function requestAccess(ctx: AppContext, input: RequestInput, origin: Origin): Promise<Outcome<AccessRequest>> {
+  const loaded = ctx.policy.current();
+  for (let attempt = 1; ; attempt++) {
+    const now = ctx.clock.now();
+    const transition = openRequest(input, ctx.ids.newRequestId(), loaded, now);
+    if (!transition.ok) return transition;
+    try {
+      await ctx.store.transaction(async (tx) => {
+        await tx.insertRequest(transition.request);
+        await tx.appendAudit(stamp(transition.events, origin, loaded.sha256), now);
+      });
+    } catch (error) {
+      // NB: 40 random bits make a collision rare but not impossible; the primary key guarantees
+      // an id is never reused, and a fresh id is simply drawn again.
+      if (error instanceof StoreError && error.code === 'duplicate_id' && attempt < ID_ATTEMPTS) continue;
+      throw error;
+    }
+    ctx.logger.info({ requestId: transition.request.id, role: transition.request.role, breakGlass: transition.request.breakGlass }, 'request opened');
+    if (transition.request.state === 'approved') {
+      const granted = await grantAccess(ctx, transition.request.id, origin);
+      return granted.ok ? { ok: true, value: granted.value, changed: true } : granted;
+    }
+    return { ok: true, value: transition.request, changed: true };
+  }
+}

@@ -1,0 +1,103 @@
+import os from 'node:os';
+import pino from 'pino';
+import { StoreError } from '../app/errors';
+import { loadConfig } from '../config/env';
+import { createLogger } from '../config/logger';
+import type { AdminFile } from '../service/admin-endpoint';
+import { openApp, type OpenedApp } from '../service/open-app';
+import { EXIT_FAILED, EXIT_USAGE, runCli, type CliEnv, type CliIo } from './program';
+import { findService, runThroughService } from './service-client';
+
+/** Thrown when a command needs the embedded database and a running service holds it. */
+class ServiceHoldsDatabase extends Error {
+  constructor(readonly service: AdminFile) {
+    super('the running service holds the embedded database');
+  }
+}
+
+const KNOWN_PROVIDERS = ['local'];
+
+function osUserName(): string {
+  try {
+    return os.userInfo().username;
+  } catch {
+    return process.env.USER ?? 'unknown';
+  }
+}
+
+const io: CliIo = {
+  out: (text) =>
+    new Promise<void>((resolve) => {
+      if (process.stdout.write(text)) resolve();
+      else process.stdout.once('drain', resolve);
+    }),
+  err: (text) => void process.stderr.write(text),
+};
+
+async function main(argv: string[]): Promise<number> {
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    io.err(`prod-access: invalid environment:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);
+    return EXIT_USAGE;
+  }
+  const config = loaded.config;
+  const osUser = osUserName();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
+  let opened: OpenedApp | undefined;
+  const env: CliEnv = {
+    io,
+    osUser,
+    knownProviders: KNOWN_PROVIDERS,
+    app: async () => {
+      if (opened) return opened;
+      // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the
+      // command runs inside it; only when none does does the CLI open DATA_DIR itself.
+      if (!config.databaseUrl) {
+        const service = await findService(config.dataDir);
+        if (service) throw new ServiceHoldsDatabase(service);
+      }
+      try {
+        opened = await openApp(config, logger, { origin: { via: 'cli', osUser } });
+      } catch (error) {
+        const service = error instanceof StoreError && error.code === 'locked' ? await waitForService(config.dataDir) : undefined;
+        if (service) throw new ServiceHoldsDatabase(service);
+        throw error;
+      }
+      return opened;
+    },
+  };
+  try {
+    return await runCli(argv, env);
+  } catch (error) {
+    if (error instanceof ServiceHoldsDatabase) {
+      try {
+        return await runThroughService(error.service, argv, osUser, io);
+      } catch (remoteError) {
+        io.err(`prod-access: ${(remoteError as Error).message}\n`);
+        return EXIT_FAILED;
+      }
+    }
+    io.err(`prod-access: ${error instanceof Error ? error.message : String(error)}\n`);
+    return EXIT_FAILED;
+  } finally {
+    await opened?.close();
+  }
+}
+
+/** A service that is starting holds the lock before it writes its admin file: give it a moment. */
+async function waitForService(dataDir: string): Promise<AdminFile | undefined> {
+  for (let i = 0; i < 20; i++) {
+    const service = await findService(dataDir);
+    if (service) return service;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return undefined;
+}
+
+process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+  if (error.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+});
+
+void main(process.argv.slice(2)).then((code) => {
+  process.exitCode = code;
+});

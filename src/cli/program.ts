@@ -1,0 +1,318 @@
+import { createReadStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createInterface } from 'node:readline';
+import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { approveRequest } from '../app/approve-request';
+import { cancelRequest } from '../app/cancel-request';
+import { denyRequest } from '../app/deny-request';
+import { describeFailure, ProviderError, StoreError } from '../app/errors';
+import { exportAuditLog } from '../app/export-audit-log';
+import { extendAccess } from '../app/extend-access';
+import { listLiveGrants, showRequest } from '../app/list-requests';
+import type { Origin } from '../app/origin';
+import type { Outcome } from '../app/outcome';
+import { requestAccess } from '../app/request-access';
+import { revokeAccess } from '../app/revoke-access';
+import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
+import { parsePolicy } from '../domain/policy';
+import { parseEmail, type Email } from '../domain/email';
+import { parseRequestId, type RequestId } from '../domain/request-id';
+import type { AccessRequest } from '../domain/access-request';
+import { quoteInput } from '../domain/text';
+import type { AppContext } from '../app/app-context';
+import { describeRequest, requestJson, timeLeft } from './format';
+
+export const EXIT_OK = 0;
+/** A rule said no (not an approver, self-approval, bad ticket), or a check failed (broken chain). */
+export const EXIT_REFUSED = 1;
+/** Bad arguments: a usage message was printed. */
+export const EXIT_USAGE = 2;
+/** Something failed (database or provider unavailable); nothing was recorded as done. */
+export const EXIT_FAILED = 3;
+
+export interface CliIo {
+  out(text: string): void | Promise<void>;
+  err(text: string): void;
+}
+
+/** What the commands run against; the entry point decides where the app lives. */
+export interface CliEnv {
+  readonly io: CliIo;
+  /** The app's use-case context (database, policy, providers), opened on first use. */
+  app(): Promise<{ readonly ctx: AppContext }>;
+  /** The operating-system user running the command, recorded on every event it causes. */
+  readonly osUser: string;
+  /** Provider kinds for `policy validate` when no app is open. */
+  readonly knownProviders: readonly string[];
+}
+
+class CliExit extends Error {
+  constructor(
+    readonly code: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const asEmail = (value: string): Email => {
+  const parsed = parseEmail(value);
+  if (!parsed) throw new InvalidArgumentError(`${quoteInput(value)} is not an e-mail address.`);
+  return parsed;
+};
+const asRequestId = (value: string): RequestId => {
+  const parsed = parseRequestId(value);
+  if (!parsed) throw new InvalidArgumentError(`${quoteInput(value, 20)} is not a request id (8 characters, like 7KQ2M9XA).`);
+  return parsed;
+};
+const asDate = (value: string): Date => {
+  const at = new Date(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(at.getTime())) {
+    throw new InvalidArgumentError(`${quoteInput(value)} is not a date like 2026-11-01 or 2026-11-01T08:00:00Z.`);
+  }
+  return at;
+};
+const asHead = (value: string) => {
+  const head = parseHead(value);
+  if (!head) throw new InvalidArgumentError(`${quoteInput(value, 90)} is not a head like 42:<64 hex digits>, as printed by \`audit head\`.`);
+  return head;
+};
+
+const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log)').argParser(asEmail).makeOptionMandatory();
+
+/**
+ * Runs one CLI invocation and returns its exit code. Never calls `process.exit`, so the service
+ * can run it for a CLI that reaches the embedded database through it.
+ */
+export async function runCli(argv: readonly string[], env: CliEnv): Promise<number> {
+  const { io } = env;
+  const origin: Origin = { via: 'cli', osUser: env.osUser };
+  const program = buildProgram(env, origin);
+  try {
+    await program.parseAsync([...argv], { from: 'user' });
+    return EXIT_OK;
+  } catch (error) {
+    if (error instanceof CliExit) {
+      if (error.message) io.err(`${error.message}\n`);
+      return error.code;
+    }
+    if (error instanceof CommanderError) {
+      return error.code === 'commander.helpDisplayed' || error.code === 'commander.help' || error.code === 'commander.version'
+        ? EXIT_OK
+        : EXIT_USAGE;
+    }
+    if (error instanceof StoreError || error instanceof ProviderError) {
+      io.err(`${describeFailure(error)}\n`);
+      return EXIT_FAILED;
+    }
+    if (error instanceof Error && error.name === 'PolicyLoadError') {
+      io.err(`${error.message}\n`);
+      return EXIT_FAILED;
+    }
+    throw error;
+  }
+}
+
+function buildProgram(env: CliEnv, origin: Origin): Command {
+  const { io } = env;
+  const program = new Command('prod-access')
+    .description('Temporary, audited production access: administer the bot, or make and decide requests from scripts.')
+    .exitOverride()
+    .showHelpAfterError('(add --help for usage)')
+    .configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
+  // NB: commander copies exitOverride/configureOutput to subcommands created with .command().
+
+  const done = async (outcome: Outcome<AccessRequest>, say: (r: AccessRequest, changed: boolean) => string) => {
+    if (!outcome.ok) throw new CliExit(EXIT_REFUSED, `refused (${outcome.refusal.code}): ${outcome.refusal.message}`);
+    await io.out(say(outcome.value, outcome.changed));
+  };
+
+  program
+    .command('migrate')
+    .description('apply pending database migrations (also done on every start)')
+    .action(async () => {
+      await env.app();
+      await io.out('database is up to date\n');
+    });
+
+  const policy = program.command('policy').description('policy files');
+  policy
+    .command('validate')
+    .description('check a policy file and list every problem with its path')
+    .argument('[file]', 'policy file (default: POLICY_FILE)')
+    .action(async (file: string | undefined) => {
+      const path = file ?? process.env.POLICY_FILE ?? 'manifests/policy.example.yaml';
+      let text: string;
+      try {
+        text = await readFile(path, 'utf8');
+      } catch (error) {
+        throw new CliExit(EXIT_REFUSED, `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      const parsed = parsePolicy(text, env.knownProviders);
+      if (!parsed.ok) throw new CliExit(EXIT_REFUSED, `${path} is invalid:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}`);
+      const roles = [...parsed.loaded.policy.roles.keys()];
+      await io.out(`${path} is valid: ${roles.length} role${roles.length === 1 ? '' : 's'} (${roles.join(', ')}), sha256 ${parsed.loaded.sha256}\n`);
+    });
+
+  program
+    .command('grants')
+    .description('live grants')
+    .command('list')
+    .description('every live grant (active, or being revoked)')
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { json?: boolean }) => {
+      const { ctx } = await env.app();
+      const grants = await listLiveGrants(ctx);
+      if (opts.json) {
+        for (const g of grants) await io.out(`${JSON.stringify(requestJson(g))}\n`);
+        return;
+      }
+      if (grants.length === 0) return void (await io.out('no live grants\n'));
+      const now = ctx.clock.now();
+      const rows = grants.map((g) => [g.id, g.requester, g.role, g.state, g.grant?.expiresAt.toISOString() ?? '-', timeLeft(g, now), g.breakGlass ? 'break-glass' : '']);
+      await io.out(table([['ID', 'REQUESTER', 'ROLE', 'STATE', 'EXPIRES', 'LEFT', ''], ...rows]));
+    });
+
+  program
+    .command('requests')
+    .description('requests')
+    .command('show')
+    .description('one request with its approvals and grant')
+    .argument('<id>', 'request id', asRequestId)
+    .option('--json', 'as JSON')
+    .action(async (id: RequestId, opts: { json?: boolean }) => {
+      const { ctx } = await env.app();
+      const request = await showRequest(ctx, id);
+      if (!request) throw new CliExit(EXIT_REFUSED, `There is no request ${id}.`);
+      await io.out(opts.json ? `${JSON.stringify(requestJson(request), null, 2)}\n` : describeRequest(request, ctx.clock.now()));
+    });
+
+  const audit = program.command('audit').description('the tamper-evident audit log');
+  audit
+    .command('verify')
+    .description('recompute the hash chain and name the first broken or missing link')
+    .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain').argParser(asHead))
+    .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
+    .action(async (opts: { head?: { seq: number; hash: string }; file?: string }) => {
+      if (opts.file && opts.head) throw new CliExit(EXIT_USAGE, '--head and --file cannot be combined: --head checks the live database.');
+      const report = opts.file ? await verifyFile(opts.file) : await verifyAuditLog((await env.app()).ctx.store, opts.head);
+      if (!report.ok) throw new CliExit(EXIT_REFUSED, report.message);
+      await io.out(`${report.message}\n`);
+    });
+  audit
+    .command('head')
+    .description('print the last event as seq:hash, to record outside the database')
+    .action(async () => {
+      const head = await (await env.app()).ctx.store.auditHead();
+      if (!head) throw new CliExit(EXIT_REFUSED, 'the audit log is empty');
+      await io.out(`${head.seq}:${head.hash}\n`);
+    });
+  audit
+    .command('export')
+    .description('write events as JSON Lines with their hashes (to stdout)')
+    .option('--since <date>', 'events at or after this time (ISO 8601)', asDate)
+    .option('--until <date>', 'events before this time (ISO 8601)', asDate)
+    .action(async (opts: { since?: Date; until?: Date }) => {
+      const { ctx } = await env.app();
+      const count = await exportAuditLog(ctx.store, opts, (line) => io.out(line));
+      io.err(`exported ${count} event${count === 1 ? '' : 's'}\n`);
+    });
+
+  program
+    .command('request')
+    .description('ask for a role, like /prod-access in chat; prints the new request id on its last line')
+    .argument('<role>', 'role name from the policy')
+    .argument('<duration>', 'how long, like 30m, 2h or 1d')
+    .argument('<ticket>', 'ticket id, like OPS-123')
+    .argument('<reason...>', 'why you need access')
+    .addOption(asOption())
+    .option('--break-glass', 'emergency access granted at once and reviewed after the fact (where the policy allows it)')
+    .action(async (role: string, duration: string, ticket: string, reason: string[], opts: { as: Email; breakGlass?: boolean }) => {
+      const { ctx } = await env.app();
+      const input = { requester: opts.as, role, duration, ticket, reason: reason.join(' '), breakGlass: opts.breakGlass === true };
+      await done(await requestAccess(ctx, input, origin), (r) =>
+        `${r.breakGlass ? `break-glass access granted until ${r.grant?.expiresAt.toISOString() ?? '?'}; review due by ${r.decisionDeadline.toISOString()}` : `request opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}`}\n${r.id}\n`,
+      );
+    });
+
+  program
+    .command('approve')
+    .description('approve a request (you must be one of its approvers, never its requester)')
+    .argument('<id>', 'request id', asRequestId)
+    .addOption(asOption())
+    .action(async (id: RequestId, opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      await done(await approveRequest(ctx, id, opts.as, origin), (r, changed) =>
+        !changed
+          ? `you had already approved ${r.id}; nothing changed (${r.state})\n`
+          : r.state === 'active'
+            ? `${r.id} approved and granted until ${r.grant?.expiresAt.toISOString() ?? '?'}\n`
+            : `${r.id}: ${r.approvals.length} of ${r.approvalsRequired} approvals (${r.state})\n`,
+      );
+    });
+
+  program
+    .command('deny')
+    .description('deny a pending request, with a reason for the requester')
+    .argument('<id>', 'request id', asRequestId)
+    .requiredOption('--reason <text>', 'why (shown to the requester)')
+    .addOption(asOption())
+    .action(async (id: RequestId, opts: { as: Email; reason: string }) => {
+      const { ctx } = await env.app();
+      await done(await denyRequest(ctx, id, opts.as, opts.reason, origin), (r, changed) => `${r.id} ${changed ? 'denied' : 'was already denied by you'}\n`);
+    });
+
+  program
+    .command('cancel')
+    .description('withdraw your own pending request')
+    .argument('<id>', 'request id', asRequestId)
+    .addOption(asOption())
+    .action(async (id: RequestId, opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      await done(await cancelRequest(ctx, id, opts.as, origin), (r) => `${r.id} cancelled\n`);
+    });
+
+  program
+    .command('extend')
+    .description('ask for more time on live access (approved like a request)')
+    .argument('<id>', 'request id of the live access', asRequestId)
+    .argument('<duration>', 'how much longer, like 30m or 1h')
+    .argument('<reason...>', 'why')
+    .addOption(asOption())
+    .action(async (id: RequestId, duration: string, reason: string[], opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      await done(await extendAccess(ctx, id, { requester: opts.as, duration, reason: reason.join(' ') }, origin), (r) =>
+        `extension opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}\n${r.id}\n`,
+      );
+    });
+
+  program
+    .command('revoke')
+    .description('give access back early (the requester, an approver of the role, or an admin)')
+    .argument('<id>', 'request id', asRequestId)
+    .addOption(asOption())
+    .action(async (id: RequestId, opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      await done(await revokeAccess(ctx, id, opts.as, 'revoked_early', origin), (r, changed) =>
+        changed ? `${r.id} revoked\n` : `${r.id} was already ${r.state}\n`,
+      );
+    });
+
+  return program;
+}
+
+async function verifyFile(file: string) {
+  const lines: string[] = [];
+  try {
+    const reader = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+    for await (const line of reader) lines.push(line);
+  } catch (error) {
+    throw new CliExit(EXIT_REFUSED, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  return verifyExportLines(lines);
+}
+
+function table(rows: readonly (readonly string[])[]): string {
+  const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
+  return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
+}

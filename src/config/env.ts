@@ -1,0 +1,55 @@
+import path from 'node:path';
+import { z } from 'zod';
+
+const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+const envSchema = z.object({
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((v) => (v === '' ? undefined : v))
+    .refine((v) => v === undefined || /^postgres(ql)?:\/\//.test(v), {
+      message: 'must be a postgres:// or postgresql:// URL, or unset for the embedded database under DATA_DIR',
+    }),
+  DATA_DIR: z.string().trim().min(1).default('./data'),
+  POLICY_FILE: z.string().trim().min(1).default('manifests/policy.example.yaml'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(3000),
+  HOST: z.string().trim().min(1).default('0.0.0.0'),
+  LOG_LEVEL: z.enum(logLevels).default('info'),
+  /** How often the policy file is checked for changes, in milliseconds. */
+  POLICY_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
+});
+
+export interface Config {
+  readonly databaseUrl?: string;
+  readonly dataDir: string;
+  readonly policyFile: string;
+  readonly port: number;
+  readonly host: string;
+  readonly logLevel: (typeof logLevels)[number];
+  readonly policyPollMs: number;
+}
+
+export type ConfigParse = { ok: true; config: Config } | { ok: false; errors: string[] };
+
+/** Reads the environment once, at start. Paths are resolved against the working directory. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
+  const parsed = envSchema.safeParse(env);
+  if (!parsed.success) {
+    return { ok: false, errors: parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`) };
+  }
+  const e = parsed.data;
+  return {
+    ok: true,
+    config: {
+      ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+      dataDir: path.resolve(e.DATA_DIR),
+      policyFile: path.resolve(e.POLICY_FILE),
+      port: e.PORT,
+      host: e.HOST,
+      logLevel: e.LOG_LEVEL,
+      policyPollMs: e.POLICY_POLL_MS,
+    },
+  };
+}

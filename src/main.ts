@@ -1,0 +1,52 @@
+import { StoreError } from './app/errors';
+import { loadConfig } from './config/env';
+import { createLogger } from './config/logger';
+import { PolicyLoadError } from './service/open-app';
+import { startService } from './service/start-service';
+
+async function main(): Promise<void> {
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    process.stderr.write(`prod-access: invalid environment:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\nSee .env.example.\n`);
+    process.exit(2);
+  }
+  const config = loaded.config;
+  const logger = createLogger(config.logLevel);
+  let service;
+  try {
+    service = await startService(config, logger);
+  } catch (error) {
+    if (error instanceof StoreError && error.code === 'locked') {
+      process.stderr.write(
+        `prod-access: cannot start: another prod-access process already uses DATA_DIR ${config.dataDir} (${error.message}).\n` +
+          'Only one process may open the embedded database. Stop the other one, choose another DATA_DIR, ' +
+          'or run several replicas on a shared PostgreSQL with DATABASE_URL.\n',
+      );
+      process.exit(1);
+    }
+    if (error instanceof PolicyLoadError) {
+      process.stderr.write(`prod-access: cannot start: ${error.message}\n`);
+      process.exit(1);
+    }
+    logger.fatal({ err: error }, 'prod-access failed to start');
+    process.exit(1);
+  }
+  const running = service;
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.info({ signal }, 'shutting down');
+    running
+      .close()
+      .then(() => process.exit(0))
+      .catch((err: unknown) => {
+        logger.error({ err }, 'shutdown failed');
+        process.exit(1);
+      });
+  };
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  process.on('SIGINT', () => stop('SIGINT'));
+}
+
+void main();

@@ -1,0 +1,77 @@
+import type { Logger } from 'pino';
+import { LocalIamProvider } from '../adapters/iam/local/local-iam-provider';
+import { DrizzleAccessStore } from '../adapters/store/drizzle-access-store';
+import { openDatabase, type Database } from '../adapters/store/open-database';
+import { activatePolicy, recordPolicyRefusal } from '../app/activate-policy';
+import type { AppContext } from '../app/app-context';
+import type { Origin } from '../app/origin';
+import type { Config } from '../config/env';
+import { PolicyFile } from '../config/policy-file';
+import { systemClock, type Clock } from '../ports/clock';
+import type { IamProvider } from '../ports/iam-provider';
+import { randomIds, type IdGenerator } from '../ports/id-generator';
+
+/** A policy that cannot be loaded; `errors` name each path and problem. */
+export class PolicyLoadError extends Error {
+  override readonly name = 'PolicyLoadError';
+  constructor(
+    readonly file: string,
+    readonly errors: string[],
+  ) {
+    super(`the policy ${file} is invalid:\n${errors.map((e) => `  - ${e}`).join('\n')}`);
+  }
+}
+
+export interface OpenedApp {
+  readonly ctx: AppContext;
+  readonly database: Database;
+  readonly policyFile: PolicyFile;
+  readonly knownProviders: readonly string[];
+  close(): Promise<void>;
+}
+
+export interface OpenAppOptions {
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  readonly origin: Origin;
+  /** Extra providers (tests, or clouds added by later issues), by kind. */
+  readonly providers?: readonly IamProvider[];
+}
+
+/**
+ * Opens the database (migrating it), the IAM providers and the policy, and records the policy
+ * in force in the audit log. Shared by the service and the CLI, so both run the same rules.
+ */
+export async function openApp(config: Config, logger: Logger, options: OpenAppOptions): Promise<OpenedApp> {
+  const clock = options.clock ?? systemClock;
+  const database = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir });
+  try {
+    const store = new DrizzleAccessStore(database.db);
+    const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), ...(options.providers ?? [])];
+    const iam = new Map(providers.map((p) => [p.kind, p]));
+    const knownProviders = [...iam.keys()];
+    const opened = await PolicyFile.open(config.policyFile, knownProviders, logger);
+    if (!opened.ok || !opened.source) {
+      const errors = opened.ok ? ['cannot be loaded'] : opened.errors;
+      await recordPolicyRefusal({ store, clock }, opened.ok ? '' : (opened.sha256 ?? ''), errors, await store.activePolicySha(), options.origin, config.policyFile);
+      throw new PolicyLoadError(config.policyFile, errors);
+    }
+    const policyFile = opened.source;
+    const { activated } = await activatePolicy({ store, clock }, policyFile.current(), knownProviders, options.origin, config.policyFile);
+    if (activated) logger.info({ policySha: policyFile.current().sha256, file: config.policyFile }, 'policy activated');
+    const ctx: AppContext = { store, iam, clock, ids: options.ids ?? randomIds, policy: policyFile, logger };
+    return {
+      ctx,
+      database,
+      policyFile,
+      knownProviders,
+      close: async () => {
+        await policyFile.stop();
+        await database.close();
+      },
+    };
+  } catch (error) {
+    await database.close().catch(() => undefined);
+    throw error;
+  }
+}

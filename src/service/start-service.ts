@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+import { activatePolicy, recordPolicyRefusal } from '../app/activate-policy';
+import type { Origin } from '../app/origin';
+import type { Config } from '../config/env';
+import type { Clock } from '../ports/clock';
+import type { IamProvider } from '../ports/iam-provider';
+import type { IdGenerator } from '../ports/id-generator';
+import { startAdminEndpoint } from './admin-endpoint';
+import { HttpServer } from './http-server';
+import { openApp, type OpenedApp } from './open-app';
+
+export interface RunningService {
+  readonly app: OpenedApp;
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly clock?: Clock;
+  readonly ids?: IdGenerator;
+  readonly providers?: readonly IamProvider[];
+}
+
+const origin: Origin = { via: 'service' };
+
+/**
+ * Starts prod-access: database (migrated), policy (audited, then watched), HTTP server, and on
+ * the embedded database the admin endpoint through which the CLI reaches it.
+ */
+export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
+  const app = await openApp(config, logger, { origin, ...options });
+  const closers: (() => Promise<void>)[] = [() => app.close()];
+  const close = async () => {
+    for (const closer of closers.reverse()) await closer().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
+  };
+  try {
+    const deps = { store: app.ctx.store, clock: app.ctx.clock };
+    app.policyFile.watch(config.policyPollMs, {
+      onActivated: async (loaded) => {
+        await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
+      },
+      onRefused: async (errors, sha) => {
+        await recordPolicyRefusal(deps, sha ?? '', errors, app.policyFile.current().sha256, origin, config.policyFile);
+      },
+    });
+
+    const http = new HttpServer(app.ctx, logger);
+    const port = await http.listen(config.port, config.host);
+    closers.push(() => http.close());
+
+    if (app.database.dialect === 'pglite') {
+      const admin = await startAdminEndpoint(app, config.dataDir, app.knownProviders, logger);
+      closers.push(() => admin.close());
+    }
+
+    logger.info(
+      { port, database: app.database.dialect === 'pglite' ? `embedded (${config.dataDir})` : 'postgresql', policy: config.policyFile, providers: app.knownProviders },
+      `prod-access listening on ${config.host}:${port}`,
+    );
+    logger.info(
+      'no chat platform configured: the bot runs (database, policy, health endpoints, CLI) but nobody can reach it from chat. ' +
+        'To connect Slack, see "Connecting Slack" in the README; until then use the CLI (npm run cli -- --help).',
+    );
+    return { app, port, close };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}

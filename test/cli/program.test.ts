@@ -1,0 +1,139 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Database } from '../../src/adapters/store/open-database';
+import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli } from '../../src/cli/program';
+import { createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { createPgliteDatabase } from '../support/test-database';
+
+/** Runs the CLI in-process against a harness and captures what it prints. */
+async function cli(h: Harness | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await runCli(argv, {
+    io: { out: (t) => void (out += t), err: (t) => void (err += t) },
+    app: async () => {
+      if (!h) throw new Error('this command should not need the database');
+      return { ctx: h.ctx };
+    },
+    osUser: 'tester',
+    knownProviders: ['local'],
+  });
+  return { code, out, err };
+}
+
+describe('prod-access CLI', () => {
+  let database: Database;
+  let h: Harness;
+  let dir: string;
+
+  beforeEach(async () => {
+    database = await createPgliteDatabase();
+    h = createHarness(database);
+    dir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-cli-'));
+  });
+  afterEach(async () => {
+    await database.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function openRequest(): Promise<string> {
+    const r = await cli(h, 'request', 'sandbox-admin', '1h', 'OPS-1', 'rotate', 'the', 'sandbox', 'keys', '--as', 'Dave@Example.com');
+    expect(r.code).toBe(EXIT_OK);
+    return r.out.trim().split('\n').at(-1) ?? '';
+  }
+
+  it('prints the new request id alone on the last line', async () => {
+    const id = await openRequest();
+    expect(id).toMatch(/^[0-9A-HJKMNP-TV-Z]{8}$/);
+    const shown = await cli(h, 'requests', 'show', id.toLowerCase(), '--json');
+    expect(shown.code).toBe(EXIT_OK);
+    expect(JSON.parse(shown.out)).toMatchObject({ id, requester: 'dave@example.com', reason: 'rotate the sandbox keys', state: 'pending' });
+  });
+
+  it('exits 1 with the reason when a rule refuses', async () => {
+    const id = await openRequest();
+    const self = await cli(h, 'approve', id, '--as', 'dave@example.com');
+    expect(self).toMatchObject({ code: EXIT_REFUSED, out: '' });
+    expect(self.err).toContain('refused (self_approval)');
+  });
+
+  it.each([
+    ['a missing --as', ['approve', 'ABCDEFGH']],
+    ['an e-mail with spaces', ['approve', 'ABCDEFGH', '--as', 'dave @example.com']],
+    ['a malformed request id', ['approve', 'nope', '--as', 'alice@example.com']],
+    ['deny without --reason', ['deny', 'ABCDEFGH', '--as', 'alice@example.com']],
+    ['an unknown command', ['frobnicate']],
+    ['a malformed --head', ['audit', 'verify', '--head', '12:abc']],
+    ['a malformed --since', ['audit', 'export', '--since', 'yesterday']],
+  ])('exits 2 with a usage message on %s, and changes nothing', async (_name, argv) => {
+    const before = await h.ctx.store.auditHead();
+    const r = await cli(h, ...argv);
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err.length).toBeGreaterThan(0);
+    expect(await h.ctx.store.auditHead()).toEqual(before);
+  });
+
+  it('does not echo markup from bad input back raw', async () => {
+    const r = await cli(h, 'approve', '<!channel>', '--as', 'alice@example.com');
+    expect(r.code).toBe(EXIT_USAGE);
+    expect(r.err).toContain('"<!channel>" is not a request id');
+  });
+
+  it('shows help for every command and exits 0', async () => {
+    for (const argv of [['--help'], ['request', '--help'], ['audit', 'verify', '--help'], ['grants', 'list', '--help']]) {
+      const r = await cli(undefined, ...argv);
+      expect(r.code).toBe(EXIT_OK);
+      expect(r.out).toContain('Usage: prod-access');
+    }
+  });
+
+  it('validates a policy file without the database, naming each problem', async () => {
+    const good = path.join(dir, 'good.yaml');
+    const bad = path.join(dir, 'bad.yaml');
+    writeFileSync(good, examplePolicyText);
+    writeFileSync(bad, examplePolicyText.replace('maxDuration: 4h', 'maxDuration: 5x'));
+    const ok = await cli(undefined, 'policy', 'validate', good);
+    const refused = await cli(undefined, 'policy', 'validate', bad);
+    const missing = await cli(undefined, 'policy', 'validate', path.join(dir, 'nope.yaml'));
+    expect(ok.code).toBe(EXIT_OK);
+    expect(ok.out).toContain('is valid: 2 roles (sandbox-admin, prod-readonly)');
+    expect(refused.code).toBe(EXIT_REFUSED);
+    expect(refused.err).toContain('roles.sandbox-admin.maxDuration: "5x" is not a duration like 30m, 2h or 1d');
+    expect(missing.code).toBe(EXIT_REFUSED);
+    expect(missing.err).toContain('cannot be read (ENOENT)');
+  });
+
+  it('exports, verifies the export with no database, and proves a recorded head', async () => {
+    // Given some history and its head
+    await openRequest();
+    await openRequest();
+    const head = (await cli(h, 'audit', 'head')).out.trim();
+    expect(head).toMatch(/^2:[0-9a-f]{64}$/);
+
+    // When the log is exported to a file and verified without the database
+    const exported = await cli(h, 'audit', 'export');
+    const file = path.join(dir, 'audit.jsonl');
+    writeFileSync(file, exported.out);
+    const fromFile = await cli(undefined, 'audit', 'verify', '--file', file);
+
+    // Then both checks pass
+    expect(fromFile).toMatchObject({ code: EXIT_OK });
+    expect(fromFile.out).toContain('export intact: 2 events verified from the first event of the log');
+    expect((await cli(h, 'audit', 'verify', '--head', head)).code).toBe(EXIT_OK);
+
+    // And a tampered export is refused with the link named
+    writeFileSync(file, exported.out.replace('OPS-1', 'OPS-2'));
+    const tampered = await cli(undefined, 'audit', 'verify', '--file', file);
+    expect(tampered.code).toBe(EXIT_REFUSED);
+    expect(tampered.err).toContain('event 1 was altered');
+  });
+
+  it('exits 3 with a plain message when the database is unavailable', async () => {
+    await database.close();
+    const r = await cli(h, 'grants', 'list');
+    expect(r.code).toBe(EXIT_FAILED);
+    expect(r.err).toContain('The database is unavailable');
+    database = await createPgliteDatabase();
+  });
+});

@@ -1,0 +1,84 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+
+export const repoRoot = path.resolve(__dirname, '../..');
+const tsxCli = require.resolve('tsx/cli');
+
+export interface RunResult {
+  readonly code: number | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+  return env;
+}
+
+/** Runs `prod-access <args>` as a separate process, as an operator would. */
+export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/cli/index.ts'), ...args], { cwd: repoRoot, env: baseEnv({ LOG_LEVEL: 'warn', ...env }) });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+export interface ServiceProcess {
+  readonly child: ChildProcess;
+  readonly port: number;
+  /** Everything it logged so far. */
+  output(): string;
+  /** Sends SIGTERM and resolves with the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `npm start`'s entry point as a separate process and waits until it listens. */
+export function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
+    let output = '';
+    const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
+    const onData = (d: Buffer) => {
+      output += d.toString();
+      const match = /prod-access listening on [^:]+:(\d+)/.exec(output);
+      if (match) {
+        child.stdout?.off('data', onData);
+        child.stdout?.on('data', (more: Buffer) => (output += more.toString()));
+        resolve({
+          child,
+          port: Number(match[1]),
+          output: () => output,
+          stop: () => {
+            child.kill('SIGTERM');
+            return exited;
+          },
+        });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    void exited.then((code) => reject(new Error(`service exited with ${code} before listening:\n${output}`)));
+  });
+}
+
+/** Runs the service entry point expecting it to refuse to start; resolves with its exit and output. */
+export function runServiceExpectingExit(env: Record<string, string>): Promise<RunResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
+    let stdout = '';
+    let stderr = '';
+    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
