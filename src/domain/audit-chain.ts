@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import type { ChainedAuditEvent } from './audit-event';
 
@@ -25,7 +25,9 @@ export function hashedFields(event: Omit<ChainedAuditEvent, 'prevHash' | 'hash'>
 export function chainHash(prevHash: string, event: Omit<ChainedAuditEvent, 'prevHash' | 'hash'>): string {
   const canonical = canonicalize(hashedFields(event));
   if (canonical === undefined) throw new Error('audit event cannot be canonicalised');
-  return createHash('sha256').update(prevHash).update(canonical).digest('hex');
+  // NB: the one-shot hash (Node ≥ 20.12) is several times cheaper than a Hash object per event,
+  // which is what `audit verify` spends most of its time on.
+  return hash('sha256', prevHash + canonical, 'hex');
 }
 
 export type ChainBreak =
