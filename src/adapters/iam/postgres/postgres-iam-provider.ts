@@ -176,7 +176,8 @@ export class PostgresIamProvider implements IamProvider {
   // session superuser, and CREATEROLE or the server-file roles lead there (CREATEROLE can grant
   // itself pg_execute_server_program, which runs programs as the server's OS user). A temporary
   // grant must never hand out the power to make itself permanent or erase the trail. `pg_has_role`
-  // with MEMBER follows memberships transitively and counts the role itself.
+  // with MEMBER follows memberships transitively and counts the role itself; a superuser counts as a
+  // member of every role, hence the role itself sorts first in the message.
   private async assertGrantable(client: pg.PoolClient, role: string): Promise<void> {
     if ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 0) {
       throw new ProviderError('misconfigured', KIND, `role "${role}" does not exist in the database`);
@@ -186,7 +187,7 @@ export class PostgresIamProvider implements IamProvider {
          FROM pg_roles
         WHERE (rolsuper OR rolcreaterole OR rolname = ANY($2::text[]))
           AND pg_has_role($1, oid, 'MEMBER')
-        ORDER BY rolname`,
+        ORDER BY rolname = $1 DESC, rolsuper DESC, rolname`,
       [role, SERVER_ACCESS_ROLES],
     );
     const first = powerful.rows[0];
