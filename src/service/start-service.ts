@@ -58,8 +58,9 @@ export async function startService(config: Config, logger: Logger, options: Star
       `prod-access listening on ${config.host}:${port}`,
     );
     logger.info(
-      'no chat platform configured: the bot runs (database, policy, health endpoints, CLI) but nobody can reach it from chat. ' +
-        'To connect Slack, see "Connecting Slack" in the README; until then use the CLI (npm run cli -- --help).',
+      { chatPlatforms: [] },
+      'chat platforms configured: none. This build has no chat adapter yet (Slack and Teams come next, as folders under ' +
+        'src/adapters/chat); until then every request, approval and revocation works through the CLI: npm run cli -- --help',
     );
     return { app, port, close };
   } catch (error) {
