@@ -2,7 +2,8 @@ import { performance } from 'node:perf_hooks';
 import { DrizzleAccessStore } from '../src/adapters/store/drizzle-access-store';
 import type { Database } from '../src/adapters/store/open-database';
 import { verifyAuditLog } from '../src/app/verify-audit-log';
-import type { AuditEvent } from '../src/domain/audit-event';
+import { ChainVerifier } from '../src/domain/audit-chain';
+import type { AuditEvent, ChainedAuditEvent } from '../src/domain/audit-event';
 
 /** A realistic event: the facts a request event carries. */
 function event(i: number): AuditEvent {
@@ -28,7 +29,12 @@ function event(i: number): AuditEvent {
 export interface AuditFigures {
   appendsPerSecondOneWriter: number;
   appendsPerSecondEightWriters: number;
+  /** The floor: BEGIN; one plain INSERT into audit_events; COMMIT, with no lock and no hashing. */
+  bareCommitsPerSecond: number;
   verifyEventsPerSecond: number;
+  /** The two halves of verify, timed apart: reading every page, and hashing what was read. */
+  readEventsPerSecond: number;
+  hashEventsPerSecond: number;
   verifiedEvents: number;
 }
 
@@ -66,5 +72,49 @@ export async function benchAuditLog(database: Database, opts: { appends: number;
   const report = await verifyAuditLog(store);
   const seconds = (performance.now() - t0) / 1000;
   if (!report.ok || report.count !== total) throw new Error(`verify failed during the benchmark: ${report.message}`);
-  return { appendsPerSecondOneWriter: one, appendsPerSecondEightWriters: eight, verifyEventsPerSecond: total / seconds, verifiedEvents: total };
+
+  t0 = performance.now();
+  const events: ChainedAuditEvent[] = [];
+  for (let from = 1; from <= total; from += 2000) events.push(...(await store.readAudit(from, 2000)));
+  const read = total / ((performance.now() - t0) / 1000);
+  t0 = performance.now();
+  const verifier = new ChainVerifier();
+  for (const e of events) verifier.add(e);
+  const hashed = total / ((performance.now() - t0) / 1000);
+
+  const bare = await bareCommits(database, opts.appends, total);
+  return {
+    appendsPerSecondOneWriter: one,
+    appendsPerSecondEightWriters: eight,
+    bareCommitsPerSecond: bare,
+    verifyEventsPerSecond: total / seconds,
+    readEventsPerSecond: read,
+    hashEventsPerSecond: hashed,
+    verifiedEvents: total,
+  };
+}
+
+/** Plain durable transactions inserting one row each, on the driver, for comparison. */
+async function bareCommits(database: Database, count: number, lastSeq: number): Promise<number> {
+  const insert = (c: { query(text: string, values?: unknown[]): Promise<unknown> }, seq: number) =>
+    c.query(
+      `INSERT INTO audit_events (seq, occurred_at, actor, action, request_id, data, prev_hash, hash) VALUES ($1, now(), 'bench', 'bare', NULL, '{}', $2, $3)`,
+      [seq, '0'.repeat(64), seq.toString(16).padStart(64, '0')],
+    );
+  const t0 = performance.now();
+  if (database.dialect === 'postgres') {
+    const client = await database.client.connect();
+    try {
+      for (let i = 1; i <= count; i++) {
+        await client.query('BEGIN');
+        await insert(client, lastSeq + i);
+        await client.query('COMMIT');
+      }
+    } finally {
+      client.release();
+    }
+  } else {
+    for (let i = 1; i <= count; i++) await database.client.transaction((tx) => insert(tx, lastSeq + i));
+  }
+  return count / ((performance.now() - t0) / 1000);
 }

@@ -22,8 +22,10 @@ async function main(): Promise<void> {
     try {
       const f = await benchAuditLog(database, { appends: APPENDS, verifyCount: VERIFY });
       console.log(
-        `${name.padEnd(11)} appends/s 1 writer ${fmt(f.appendsPerSecondOneWriter).padStart(7)}   8 writers ${fmt(f.appendsPerSecondEightWriters).padStart(7)}   ` +
-          `verify ${fmt(f.verifyEventsPerSecond).padStart(8)} events/s over ${fmt(f.verifiedEvents)}`,
+        `${name.padEnd(11)} appends/s: 1 writer ${fmt(f.appendsPerSecondOneWriter).padStart(6)}, 8 writers ${fmt(f.appendsPerSecondEightWriters).padStart(6)} ` +
+          `(bare one-insert commits ${fmt(f.bareCommitsPerSecond)}/s)\n` +
+          `${''.padEnd(11)} verify: ${fmt(f.verifyEventsPerSecond).padStart(7)} events/s over ${fmt(f.verifiedEvents)} ` +
+          `(reading alone ${fmt(f.readEventsPerSecond)}/s, hashing alone ${fmt(f.hashEventsPerSecond)}/s)`,
       );
     } finally {
       await database.close();
