@@ -34,7 +34,9 @@ export async function approveRequest(ctx: AppContext, id: RequestId, by: Email, 
     await tx.appendAudit(stamp([...transition.events, ...applied.events], origin, loaded.sha256), now);
     return { ok: true, value: extension, changed: true };
   });
-  if (outcome.ok && outcome.changed && outcome.value.kind === 'access' && outcome.value.state === 'approved') {
+  // NB: also when nothing changed: an approved request that was never granted (provider down,
+  // process stopped in between) is granted on the next approval click. Grants are idempotent.
+  if (outcome.ok && outcome.value.kind === 'access' && outcome.value.state === 'approved') {
     return grantAccess(ctx, id, origin);
   }
   return outcome;

@@ -34,7 +34,7 @@ export function describeFailure(error: unknown): string {
   if (error instanceof ProviderError) {
     switch (error.code) {
       case 'unavailable':
-        return `The ${error.provider} provider did not answer (${error.message}). Nothing was recorded as done; it will be tried again.`;
+        return `The ${error.provider} provider did not answer (${error.message}). Nothing was recorded as done; try again shortly.`;
       case 'refused':
         return `The ${error.provider} provider refused: ${error.message}.`;
       case 'misconfigured':

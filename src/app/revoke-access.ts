@@ -35,9 +35,13 @@ export async function revokeAccess(
 
   const request = started.value;
   const log = ctx.logger.child({ requestId: id, provider: request.resource.provider });
-  let removed: boolean;
+  // NB: one person can hold the same access through two live grants (a second request while the
+  // first runs). Ending one must not cut the other short: the provider is asked only when no
+  // other live grant covers the same role and target, and the audit trail says which one does.
+  const coveredBy = await otherLiveGrant(ctx, request);
+  let removed = false;
   try {
-    ({ removed } = await providerFor(ctx, request).revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now())));
+    if (!coveredBy) ({ removed } = await providerFor(ctx, request).revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now())));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     log.error({ err: error }, 'revocation failed; access is still live and stays due');
@@ -52,8 +56,23 @@ export async function revokeAccess(
     const current = await tx.lockRequest(id);
     if (!current) return notFound(id);
     const now = ctx.clock.now();
-    return commitTransition(tx, completeRevocation(current, removed, now), origin, loaded.sha256, now);
+    const note = coveredBy ? `access kept: live grant ${coveredBy} covers the same role and target` : undefined;
+    const completed = await commitTransition(tx, completeRevocation(current, removed, now, note), origin, loaded.sha256, now);
+    // NB: in the same transaction as `revoked`, so the scheduler never claims a grant that is done.
+    if (completed.ok && completed.changed) await tx.recordGrantRevoked(id, now, removed);
+    return completed;
   });
   if (outcome.ok && outcome.changed) log.info({ accessRemoved: removed, cause }, 'access revoked');
   return outcome.ok ? { ...outcome, changed: started.changed || outcome.changed } : outcome;
+}
+
+async function otherLiveGrant(ctx: AppContext, request: AccessRequest): Promise<AccessRequest['id'] | undefined> {
+  const live = await ctx.store.listRequests({ requester: request.requester, role: request.role, states: ['active'], limit: 100 });
+  const sameTarget = (other: AccessRequest) =>
+    other.resource.provider === request.resource.provider && JSON.stringify(sortKeys(other.resource.target)) === JSON.stringify(sortKeys(request.resource.target));
+  return live.find((other) => other.id !== request.id && sameTarget(other))?.id;
+}
+
+function sortKeys(target: Readonly<Record<string, string>>): [string, string][] {
+  return Object.entries(target).sort(([a], [b]) => (a < b ? -1 : 1));
 }

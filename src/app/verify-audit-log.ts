@@ -14,47 +14,38 @@ export type VerifyReport =
  * cut-off tail or a rewritten history is caught.
  */
 export async function verifyAuditLog(store: AccessStore, head?: { seq: number; hash: string }): Promise<VerifyReport> {
+  // NB: the chain is verified up to the head read now: events appended while verify runs are
+  // not a break, and a log whose tail was cut off is caught by a head recorded earlier.
+  const stored = await store.auditHead();
+  const last = stored?.seq ?? 0;
   const verifier = new ChainVerifier();
   // NB: the next page is read while this one is hashed, so the database and the hashing overlap.
   let from = 1;
-  let next = store.readAudit(from, PAGE);
-  for (;;) {
+  let next = last > 0 ? store.readAudit(from, Math.min(PAGE, last)) : Promise.resolve([]);
+  while (from <= last) {
     const page = await next;
-    from += PAGE;
-    if (page.length === PAGE) next = store.readAudit(from, PAGE);
+    const nextFrom = from + PAGE;
+    if (page.length === PAGE && nextFrom <= last) next = store.readAudit(nextFrom, Math.min(PAGE, last - nextFrom + 1));
     let intact = true;
     for (const event of page) if (!(intact = verifier.add(event))) break;
-    if (page.length < PAGE || !intact) {
-      if (page.length === PAGE) await next.catch(() => undefined);
+    if (!intact || page.length < Math.min(PAGE, last - from + 1)) {
+      if (nextFrom <= last && page.length === PAGE) await next.catch(() => undefined);
       break;
     }
+    from = nextFrom;
   }
-  // NB: a chain whose last events were deleted ends early without a visible gap; comparing with
-  // the highest stored seq catches a hole at the end only when later rows remain, so the recorded
-  // head (below) is what catches truncation.
   const result = verifier.result();
   if (!result.ok) return { ok: false, count: result.count, message: `audit chain broken: ${describeBreak(result.break)}` };
-  const stored = await store.auditHead();
-  if (stored && stored.seq !== result.head.seq) {
-    return { ok: false, count: result.count, message: `audit chain broken: it ends at event ${result.head.seq} but events up to ${stored.seq} exist` };
+  if (result.head.seq !== last) {
+    return { ok: false, count: result.count, message: `audit chain broken: event ${result.head.seq + 1} is missing (the log holds events up to ${last})` };
+  }
+  if (stored && result.head.hash !== stored.hash) {
+    return { ok: false, count: result.count, message: `audit chain broken: the last event ${last} does not match its chain` };
   }
   const tip = result.count > 0 ? result.head : undefined;
   if (head) {
-    if (!tip || tip.seq < head.seq) {
-      return {
-        ok: false,
-        count: result.count,
-        message: `recorded head ${head.seq}:${head.hash.slice(0, 12)}… is missing: the log ends at ${tip ? tip.seq : 'nothing'}; events were cut off`,
-      };
-    }
-    const event = await store.auditEventAt(head.seq);
-    if (!event || event.hash !== head.hash) {
-      return {
-        ok: false,
-        count: result.count,
-        message: `recorded head ${head.seq}:${head.hash.slice(0, 12)}… does not match event ${head.seq} (hash ${event?.hash.slice(0, 12) ?? 'none'}…): the history was rewritten`,
-      };
-    }
+    const problem = await headProblem(head, tip, (seq) => store.auditEventAt(seq));
+    if (problem) return { ok: false, count: result.count, message: problem };
   }
   const headText = tip ? ` (head ${tip.seq}:${tip.hash})` : '';
   return {
@@ -63,6 +54,22 @@ export async function verifyAuditLog(store: AccessStore, head?: { seq: number; h
     ...(tip ? { head: tip } : {}),
     message: `audit chain intact: ${result.count} event${result.count === 1 ? '' : 's'} verified${headText}${head ? `; recorded head ${head.seq} is in the chain` : ''}`,
   };
+}
+
+/** Why a recorded head is not in a verified chain ending at `tip`, or undefined when it is. */
+async function headProblem(
+  head: { seq: number; hash: string },
+  tip: { seq: number; hash: string } | undefined,
+  eventAt: (seq: number) => Promise<{ hash: string } | undefined> | { hash: string } | undefined,
+): Promise<string | undefined> {
+  if (!tip || tip.seq < head.seq) {
+    return `recorded head ${head.seq}:${head.hash.slice(0, 12)}… is missing: the log ends at ${tip ? tip.seq : 'nothing'}; events were cut off`;
+  }
+  const event = await eventAt(head.seq);
+  if (!event || event.hash !== head.hash) {
+    return `recorded head ${head.seq}:${head.hash.slice(0, 12)}… does not match event ${head.seq} (hash ${event?.hash.slice(0, 12) ?? 'none'}…): the history was rewritten`;
+  }
+  return undefined;
 }
 
 /** `seq:hash` as printed by `audit head`. */
@@ -81,11 +88,12 @@ export function exportLine(event: ChainedAuditEvent): string {
  * checked from its first event; the first event's `prevHash` is reported for matching against
  * the live log or an earlier export.
  */
-export function verifyExportLines(lines: Iterable<string>): VerifyReport {
+export async function verifyExportLines(lines: Iterable<string> | AsyncIterable<string>, head?: { seq: number; hash: string }): Promise<VerifyReport> {
   let verifier: ChainVerifier | undefined;
   let first: ChainedAuditEvent | undefined;
+  let headSeen: { hash: string } | undefined;
   let lineNo = 0;
-  for (const raw of lines) {
+  for await (const raw of lines) {
     lineNo += 1;
     if (raw.trim() === '') continue;
     const event = parseExportLine(raw);
@@ -95,10 +103,16 @@ export function verifyExportLines(lines: Iterable<string>): VerifyReport {
       verifier = new ChainVerifier({ seq: event.seq, prevHash: event.prevHash });
     }
     if (!verifier.add(event)) break;
+    if (head && event.seq === head.seq) headSeen = event;
   }
   if (!verifier || !first) return { ok: false, count: 0, message: 'the export holds no events' };
   const result = verifier.result();
   if (!result.ok) return { ok: false, count: result.count, message: `export broken: ${describeBreak(result.break)}` };
+  if (head) {
+    if (first.seq > head.seq) return { ok: false, count: result.count, message: `the export starts at event ${first.seq}, after the recorded head ${head.seq}` };
+    const problem = await headProblem(head, result.head, () => headSeen);
+    if (problem) return { ok: false, count: result.count, message: problem };
+  }
   const start =
     first.prevHash === GENESIS_HASH && first.seq === 1
       ? 'from the first event of the log'
@@ -107,7 +121,7 @@ export function verifyExportLines(lines: Iterable<string>): VerifyReport {
     ok: true,
     count: result.count,
     head: result.head,
-    message: `export intact: ${result.count} event${result.count === 1 ? '' : 's'} verified ${start}; last ${result.head.seq}:${result.head.hash}`,
+    message: `export intact: ${result.count} event${result.count === 1 ? '' : 's'} verified ${start}; last ${result.head.seq}:${result.head.hash}${head ? `; recorded head ${head.seq} is in it` : ''}`,
   };
 }
 
@@ -137,7 +151,7 @@ function parseExportLine(raw: string): ChainedAuditEvent | string {
   }
   const occurredAt = new Date(v.occurredAt);
   if (Number.isNaN(occurredAt.getTime())) return `occurredAt ${JSON.stringify(v.occurredAt)} is not a timestamp`;
-  return {
+  const event: ChainedAuditEvent = {
     seq: v.seq as number,
     occurredAt,
     actor: v.actor,
@@ -147,4 +161,8 @@ function parseExportLine(raw: string): ChainedAuditEvent | string {
     prevHash: v.prevHash,
     hash: v.hash,
   };
+  // NB: only what is hashed may be in a line: an extra key (say "approvedBy") or a duplicate key
+  // would be read by people but not covered by the hash. Our export writes exactly this form.
+  if (exportLine(event) !== raw.trim()) return 'not exactly as exported: extra, duplicate or reformatted fields are not covered by the hash';
+  return event;
 }

@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
         if (service) throw new ServiceHoldsDatabase(service);
       }
       try {
-        opened = await openApp(config, logger, { origin: { via: 'cli', osUser } });
+        opened = await openApp(config, logger, { origin: { via: 'cli', osUser }, policyFrom: 'in-force' });
       } catch (error) {
         const service = error instanceof StoreError && error.code === 'locked' ? await waitForService(config.dataDir) : undefined;
         if (service) throw new ServiceHoldsDatabase(service);
@@ -77,7 +77,9 @@ async function main(argv: string[]): Promise<number> {
         return EXIT_FAILED;
       }
     }
-    io.err(`prod-access: ${error instanceof Error ? error.message : String(error)}\n`);
+    // NB: an unexpected error may quote SQL and its parameters; the detail goes to the log only.
+    logger.error({ err: error }, 'unexpected error');
+    io.err(`prod-access: unexpected ${error instanceof Error ? error.name : 'error'}; run with LOG_LEVEL=debug or see the log line above for details\n`);
     return EXIT_FAILED;
   } finally {
     await opened?.close();

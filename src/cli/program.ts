@@ -191,11 +191,10 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
   audit
     .command('verify')
     .description('recompute the hash chain and name the first broken or missing link')
-    .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain').argParser(asHead))
+    .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain or the export').argParser(asHead))
     .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
     .action(async (opts: { head?: { seq: number; hash: string }; file?: string }) => {
-      if (opts.file && opts.head) throw new CliExit(EXIT_USAGE, '--head and --file cannot be combined: --head checks the live database.');
-      const report = opts.file ? await verifyFile(opts.file) : await verifyAuditLog((await env.app()).ctx.store, opts.head);
+      const report = opts.file ? await verifyFile(opts.file, opts.head) : await verifyAuditLog((await env.app()).ctx.store, opts.head);
       if (!report.ok) throw new CliExit(EXIT_REFUSED, report.message);
       await io.out(`${report.message}\n`);
     });
@@ -301,15 +300,13 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
   return program;
 }
 
-async function verifyFile(file: string) {
-  const lines: string[] = [];
+async function verifyFile(file: string, head: { seq: number; hash: string } | undefined) {
   try {
     const reader = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    for await (const line of reader) lines.push(line);
+    return await verifyExportLines(reader, head);
   } catch (error) {
     throw new CliExit(EXIT_REFUSED, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
-  return verifyExportLines(lines);
 }
 
 function table(rows: readonly (readonly string[])[]): string {

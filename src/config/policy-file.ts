@@ -71,9 +71,17 @@ export class PolicyFile implements PolicySource {
     if (next.ok) {
       this.lastRefusedSha = undefined;
       if (next.loaded.sha256 === this.loaded.sha256) return;
+      // NB: recorded first, then put in force: a policy never governs a decision before the audit
+      // log says it came into force. If recording fails, the old policy stays and the next check
+      // tries again.
+      try {
+        await handlers.onActivated(next.loaded);
+      } catch (error) {
+        this.lastStamp = '';
+        throw error;
+      }
       this.loaded = next.loaded;
       this.logger.info({ policySha: next.loaded.sha256, file: this.file }, 'policy reloaded');
-      await handlers.onActivated(next.loaded);
       return;
     }
     if (next.sha256 !== undefined && next.sha256 === this.lastRefusedSha) return;

@@ -180,6 +180,9 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
       }
     });
   checkRefs(parsed.admins, 'admins');
+  if (parsed.businessHours.start >= parsed.businessHours.end) {
+    errors.push(`businessHours: start ${parsed.businessHours.start} must be before end ${parsed.businessHours.end}`);
+  }
 
   const roles = new Map<string, RolePolicy>();
   for (const [name, role] of Object.entries(parsed.roles)) {

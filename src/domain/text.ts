@@ -9,6 +9,8 @@ export function cleanText(text: string): string {
     // word): zero-width space, word joiner and invisible operators, BOM, and the bidi marks,
     // embeddings, overrides and isolates. ZWJ/ZWNJ (U+200C/D) stay: scripts and emoji need them.
     .replace(/[\u200b\u200e\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\u061c\u180e\ufeff]/g, '')
+    // NB: a lone surrogate is not text (PostgreSQL refuses it in jsonb); drop it.
+    .replace(/[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g, '')
     // Control characters (C0, DEL, C1), line and paragraph separators become spaces.
     .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
     .replace(/\s+/g, ' ')

@@ -28,9 +28,44 @@ export interface AccessStore {
   /** The SHA-256 of the policy most recently activated, if any. */
   activePolicySha(): Promise<string | undefined>;
 
+  /**
+   * Claims up to `limit` grants that are due for revocation, oldest expiry first, and returns them.
+   * Due: the request is `active` and its grant expired at or before `now`, or it is `revoking` (a
+   * revocation started and was never confirmed: a crash, a provider failure). Only grants whose
+   * lease is free or lapsed and whose `next_attempt_at` (backoff) has passed are claimed. The claim
+   * is one statement that skips rows other replicas hold (`FOR UPDATE SKIP LOCKED`) and leases the
+   * rest to `owner` until `now + leaseMs`, so no two replicas work on one grant at the same time.
+   */
+  claimDueRevocations(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedRevocation[]>;
+  /** Gives up `owner`'s lease on the grant of `id` (no-op when someone else holds it). */
+  releaseLease(id: RequestId, owner: string): Promise<void>;
+  /**
+   * Records a failed revocation attempt: increments `revoke_attempts`, keeps `error` as the last
+   * one, and (when `owner` still holds the lease, or nobody does) sets the next attempt and frees
+   * the lease. Returns the number of failed attempts so far (0 when the request has no grant).
+   */
+  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number>;
+  /**
+   * Up to `limit` pending requests whose decision deadline is at or before `now`, oldest deadline
+   * first. Rows another transaction holds locked (being decided right now) are skipped, not waited for.
+   */
+  claimTimedOutRequests(now: Date, limit: number): Promise<RequestId[]>;
+  /**
+   * The earliest expiry after `after` of a live (`active`) grant, for the scheduler's wake-up timer.
+   * Grants already expired are left out: they are due now, not later.
+   */
+  nextExpiry(after: Date): Promise<Date | undefined>;
+
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A grant claimed for revocation by `claimDueRevocations`. */
+export interface ClaimedRevocation {
+  readonly requestId: RequestId;
+  /** Failed revocation attempts before this claim, for the backoff. */
+  readonly attempts: number;
 }
 
 export interface RequestFilter {
@@ -63,4 +98,9 @@ export interface StoreTransaction {
   /** Same as `AccessStore.activePolicySha`, inside the transaction. */
   activePolicySha(): Promise<string | undefined>;
   policyText(sha256: string): Promise<string | undefined>;
+  /**
+   * Marks the grant of `id` revoked at `at` (the provider confirmed), with whether access was
+   * actually removed, and frees its lease. Call it in the transaction that records `revoked`.
+   */
+  recordGrantRevoked(id: RequestId, at: Date, accessRemoved: boolean): Promise<void>;
 }

@@ -7,6 +7,9 @@ import type { AppContext } from '../app/app-context';
 import type { Origin } from '../app/origin';
 import type { Config } from '../config/env';
 import { PolicyFile } from '../config/policy-file';
+import { parsePolicy, type LoadedPolicy } from '../domain/policy';
+import type { AccessStore } from '../ports/access-store';
+import type { PolicySource } from '../ports/policy-source';
 import { systemClock, type Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import { randomIds, type IdGenerator } from '../ports/id-generator';
@@ -25,7 +28,8 @@ export class PolicyLoadError extends Error {
 export interface OpenedApp {
   readonly ctx: AppContext;
   readonly database: Database;
-  readonly policyFile: PolicyFile;
+  /** The watched policy file: set when the policy came from `POLICY_FILE`. */
+  readonly policyFile: PolicyFile | undefined;
   readonly knownProviders: readonly string[];
   close(): Promise<void>;
 }
@@ -36,6 +40,13 @@ export interface OpenAppOptions {
   readonly origin: Origin;
   /** Extra providers (tests, or clouds added by later issues), by kind. */
   readonly providers?: readonly IamProvider[];
+  /**
+   * `file` (the service): load `POLICY_FILE`, record it as in force, and watch it.
+   * `in-force` (the CLI): decide under the policy the database records as in force, so a CLI
+   * with another `POLICY_FILE` can neither change the rules nor record a policy of its own;
+   * only when none was ever recorded is `POLICY_FILE` loaded and recorded.
+   */
+  readonly policyFrom?: 'file' | 'in-force';
 }
 
 /**
@@ -50,23 +61,32 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), ...(options.providers ?? [])];
     const iam = new Map(providers.map((p) => [p.kind, p]));
     const knownProviders = [...iam.keys()];
-    const opened = await PolicyFile.open(config.policyFile, knownProviders, logger);
-    if (!opened.ok || !opened.source) {
-      const errors = opened.ok ? ['cannot be loaded'] : opened.errors;
-      await recordPolicyRefusal({ store, clock }, opened.ok ? '' : (opened.sha256 ?? ''), errors, await store.activePolicySha(), options.origin, config.policyFile);
-      throw new PolicyLoadError(config.policyFile, errors);
+    const deps = { store, clock };
+    const inForce = options.policyFrom === 'in-force' ? await policyInForce(store, knownProviders) : undefined;
+    let policyFile: PolicyFile | undefined;
+    let policy: PolicySource;
+    if (inForce) {
+      policy = { current: () => inForce };
+    } else {
+      const opened = await PolicyFile.open(config.policyFile, knownProviders, logger);
+      if (!opened.ok || !opened.source) {
+        const errors = opened.ok ? ['cannot be loaded'] : opened.errors;
+        await recordPolicyRefusal(deps, opened.ok ? '' : (opened.sha256 ?? ''), errors, await store.activePolicySha(), options.origin, config.policyFile);
+        throw new PolicyLoadError(config.policyFile, errors);
+      }
+      policyFile = opened.source;
+      policy = policyFile;
+      const { activated } = await activatePolicy(deps, policyFile.current(), knownProviders, options.origin, config.policyFile);
+      if (activated) logger.info({ policySha: policyFile.current().sha256, file: config.policyFile }, 'policy activated');
     }
-    const policyFile = opened.source;
-    const { activated } = await activatePolicy({ store, clock }, policyFile.current(), knownProviders, options.origin, config.policyFile);
-    if (activated) logger.info({ policySha: policyFile.current().sha256, file: config.policyFile }, 'policy activated');
-    const ctx: AppContext = { store, iam, clock, ids: options.ids ?? randomIds, policy: policyFile, logger };
+    const ctx: AppContext = { store, iam, clock, ids: options.ids ?? randomIds, policy, logger };
     return {
       ctx,
       database,
       policyFile,
       knownProviders,
       close: async () => {
-        await policyFile.stop();
+        await policyFile?.stop();
         await database.close();
       },
     };
@@ -74,4 +94,14 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     await database.close().catch(() => undefined);
     throw error;
   }
+}
+
+/** The policy the database records as in force, or undefined when none was ever recorded. */
+async function policyInForce(store: AccessStore, knownProviders: readonly string[]): Promise<LoadedPolicy | undefined> {
+  const sha = await store.activePolicySha();
+  const text = sha ? await store.policyText(sha) : undefined;
+  if (!sha || text === undefined) return undefined;
+  const parsed = parsePolicy(text, knownProviders);
+  if (!parsed.ok) throw new PolicyLoadError(`the policy in force (sha256 ${sha})`, parsed.errors);
+  return parsed.loaded;
 }

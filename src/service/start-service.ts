@@ -5,6 +5,7 @@ import type { Config } from '../config/env';
 import type { Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import type { IdGenerator } from '../ports/id-generator';
+import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
 import { openApp, type OpenedApp } from './open-app';
@@ -28,21 +29,30 @@ const origin: Origin = { via: 'service' };
  * the embedded database the admin endpoint through which the CLI reaches it.
  */
 export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
-  const app = await openApp(config, logger, { origin, ...options });
+  const app = await openApp(config, logger, { origin, ...options, policyFrom: 'file' });
   const closers: (() => Promise<void>)[] = [() => app.close()];
+  let engine: RevocationEngine | undefined;
   const close = async () => {
+    // NB: the engine stops first, so no sweep runs against a closing database.
+    await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
     for (const closer of closers.reverse()) await closer().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
   };
   try {
     const deps = { store: app.ctx.store, clock: app.ctx.clock };
-    app.policyFile.watch(config.policyPollMs, {
+    const policyFile = app.policyFile;
+    if (!policyFile) throw new Error('the service must load its policy from POLICY_FILE');
+    policyFile.watch(config.policyPollMs, {
       onActivated: async (loaded) => {
         await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
       },
       onRefused: async (errors, sha) => {
-        await recordPolicyRefusal(deps, sha ?? '', errors, app.policyFile.current().sha256, origin, config.policyFile);
+        await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
       },
     });
+
+    // NB: before serving: a process that starts after a crash or downtime revokes what is overdue first.
+    engine = new RevocationEngine(app.ctx);
+    await engine.start();
 
     const http = new HttpServer(app.ctx, logger);
     const port = await http.listen(config.port, config.host);

@@ -9,8 +9,8 @@ import { revokeAccess } from '../../src/app/revoke-access';
 import { verifyAuditLog } from '../../src/app/verify-audit-log';
 import type { AccessRequest } from '../../src/domain/access-request';
 import { email } from '../../src/domain/email';
-import type { Outcome } from '../../src/app/outcome';
 import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { flakyRole, value } from '../support/revocation-fixtures';
 import { storeBackends } from '../support/test-database';
 import type { Database } from '../../src/adapters/store/open-database';
 
@@ -20,23 +20,6 @@ const bob = email('bob@example.com');
 const carol = email('carol@example.com');
 const erin = email('erin@example.com');
 const mallory = email('mallory@evil.test');
-
-const flakyRole = `
-  flaky-admin:
-    description: A role on a provider the test can make fail
-    provider: flaky
-    target: { account: "123" }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-`;
-
-function value(outcome: Outcome<AccessRequest>): AccessRequest {
-  if (!outcome.ok) throw new Error(`refused: ${outcome.refusal.code}: ${outcome.refusal.message}`);
-  return outcome.value;
-}
 
 async function auditActions(h: Harness): Promise<string[]> {
   const head = await h.ctx.store.auditHead();
@@ -202,6 +185,47 @@ describe.each(storeBackends)('access flow on $name', ({ open }) => {
     const events = await h.ctx.store.readAudit(1, 100);
     expect(events.find((e) => e.action === 'access_revoked')?.data).toMatchObject({ accessRemoved: true, cause: 'revoked_early' });
     expect(await listLiveGrants(h.ctx)).toEqual([]);
+  });
+
+  it('does not cut a live grant short when an overlapping grant of the same role ends', async () => {
+    // Given dave holds sandbox-admin through two live grants, A and then B
+    const a = await openSandboxRequest('1h');
+    await approveRequest(h.ctx, a.id, alice, cliOrigin);
+    await approveRequest(h.ctx, a.id, bob, cliOrigin);
+    h.clock.advance(30);
+    const b = await openSandboxRequest('2h');
+    await approveRequest(h.ctx, b.id, alice, cliOrigin);
+    await approveRequest(h.ctx, b.id, bob, cliOrigin);
+
+    // When A ends
+    value(await revokeAccess(h.ctx, a.id, dave, 'revoked_early', cliOrigin));
+
+    // Then the membership stays for B, and the audit trail says why
+    expect(await h.local.memberships()).toHaveLength(1);
+    const revokedA = (await h.ctx.store.readAudit(1, 100)).find((e) => e.action === 'access_revoked' && e.requestId === a.id);
+    expect(revokedA?.data).toMatchObject({ accessRemoved: false, note: `access kept: live grant ${b.id} covers the same role and target` });
+
+    // When B ends too, the access is removed
+    value(await revokeAccess(h.ctx, b.id, dave, 'revoked_early', cliOrigin));
+    expect(await h.local.memberships()).toEqual([]);
+    const revokedB = (await h.ctx.store.readAudit(1, 100)).find((e) => e.action === 'access_revoked' && e.requestId === b.id);
+    expect(revokedB?.data).toMatchObject({ accessRemoved: true });
+  });
+
+  it('grants an approved request on the next approval when the provider was down at the last one', async () => {
+    // Given the provider is down when the only approval arrives
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'flaky-admin', duration: '1h', ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin));
+    h.flaky.failNext = new ProviderError('unavailable', 'flaky', 'connection reset');
+    await expect(approveRequest(h.ctx, opened.id, alice, cliOrigin)).rejects.toThrow('connection reset');
+    expect((await h.ctx.store.findRequest(opened.id))?.state).toBe('approved');
+
+    // When an approver clicks again once it is back
+    const granted = value(await approveRequest(h.ctx, opened.id, bob, cliOrigin));
+
+    // Then it is granted, with one approval recorded and one grant event
+    expect(granted.state).toBe('active');
+    expect(granted.approvals.map((a) => a.approver)).toEqual([alice]);
+    expect((await auditActions(h)).filter((a) => a === 'access_granted')).toHaveLength(1);
   });
 
   it('keeps access due for revocation when the provider fails, and says so', async () => {

@@ -99,20 +99,51 @@ describe.each(storeBackends)('audit log on $name', ({ open }) => {
 
     // Then the export verifies on its own
     expect(count).toBe(4);
-    expect(verifyExportLines(lines)).toMatchObject({ ok: true, count: 4 });
+    expect(await verifyExportLines(lines)).toMatchObject({ ok: true, count: 4 });
 
     // And an edit to one line is named
     const edited = lines.map((line, i) => (i === 1 ? line.replace('OPS-2', 'OPS-9') : line));
-    const report = verifyExportLines(edited);
+    const report = await verifyExportLines(edited);
     expect(report.ok).toBe(false);
     expect(report.message).toContain('event 2 was altered');
+  });
+
+  it('refuses an export line with a key the hash does not cover', async () => {
+    // Given a verified export
+    const lines: string[] = [];
+    await exportAuditLog(h.ctx.store, {}, (line) => void lines.push(line.trimEnd()));
+    // When someone adds an unhashed "approvedBy" and a duplicate actor to event 2
+    const forged = lines.map((line, i) => (i === 1 ? line.replace('{"seq":2,', '{"seq":2,"approvedBy":"ciso@example.com","actor":"x",') : line));
+    // Then the line is refused
+    const report = await verifyExportLines(forged);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain('line 2: not exactly as exported');
+  });
+
+  it('proves a recorded head against an export, and catches an export cut short', async () => {
+    const head = await h.ctx.store.auditHead();
+    if (!head) throw new Error('no head');
+    const lines: string[] = [];
+    await exportAuditLog(h.ctx.store, {}, (line) => void lines.push(line.trimEnd()));
+    expect(await verifyExportLines(lines, head)).toMatchObject({ ok: true });
+    const cut = await verifyExportLines(lines.slice(0, -1), head);
+    expect(cut.ok).toBe(false);
+    expect(cut.message).toContain('cut off');
+  });
+
+  it('verifies up to the head it read first, so events appended meanwhile are no break', async () => {
+    // Given verify has started (its head is read), when another event lands before it finishes
+    const report = verifyAuditLog(h.ctx.store);
+    await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '1h', ticket: 'OPS-4', reason: 'rotate the sandbox signing keys' }, cliOrigin);
+    // Then the chain it read is intact
+    expect((await report).ok).toBe(true);
   });
 
   it('exports a time window that still verifies from its first event', async () => {
     const lines: string[] = [];
     await exportAuditLog(h.ctx.store, { since: new Date('2026-03-03T10:01:00Z'), until: new Date('2026-03-03T10:02:00Z') }, (l) => void lines.push(l));
     expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([2]);
-    expect(verifyExportLines(lines)).toMatchObject({ ok: true, count: 1 });
+    expect(await verifyExportLines(lines)).toMatchObject({ ok: true, count: 1 });
   });
 
   it('records a policy coming into force once, with what changed', async () => {

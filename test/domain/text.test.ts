@@ -112,3 +112,9 @@ describe('quoteInput', () => {
     expect(quoted).toBe('"<!channel>"');
   });
 });
+
+describe('cleanText and surrogates', () => {
+  it('drops lone surrogates, which PostgreSQL refuses in jsonb, and keeps real pairs', () => {
+    expect(cleanText('a\ud800b \udc00c \u{1F600}')).toBe('ab c \u{1F600}');
+  });
+});

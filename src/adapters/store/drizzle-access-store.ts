@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, inArray, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { StoreError } from '../../app/errors';
@@ -8,7 +8,7 @@ import type { AuditEvent, ChainedAuditEvent } from '../../domain/audit-event';
 import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
-import type { AccessStore, RequestFilter, StoreTransaction } from '../../ports/access-store';
+import type { AccessStore, ClaimedRevocation, RequestFilter, StoreTransaction } from '../../ports/access-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
 import { accessRequests, activePolicy, approvals, auditEvents, grants, policies } from './schema';
@@ -22,6 +22,8 @@ const AUDIT_APPEND_LOCK_KEY = 7_041_960_002;
 const DEFAULT_LIST_LIMIT = 50;
 // NB: a bind parameter per column per row; PostgreSQL allows 65,535 parameters per statement.
 const AUDIT_INSERT_BATCH = 4_000;
+// NB: the last error is for people reading the row; a provider's error text has no bound.
+const MAX_LAST_ERROR_LENGTH = 2_000;
 
 /**
  * `AccessStore` on Drizzle, for PGlite and PostgreSQL alike. Rows are mapped to domain types here
@@ -70,7 +72,10 @@ export class DrizzleAccessStore implements AccessStore {
   }
 
   auditHead(): Promise<{ seq: number; hash: string } | undefined> {
-    return guard('auditHead', () => lastLink(this.db));
+    return guard('auditHead', async () => {
+      const head = await lastLink(this.db);
+      return head && { seq: head.seq, hash: head.hash };
+    });
   }
 
   readAudit(fromSeq: number, limit: number): Promise<ChainedAuditEvent[]> {
@@ -94,6 +99,92 @@ export class DrizzleAccessStore implements AccessStore {
 
   activePolicySha(): Promise<string | undefined> {
     return guard('activePolicySha', () => readActivePolicySha(this.db));
+  }
+
+  claimDueRevocations(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedRevocation[]> {
+    return guard('claimDueRevocations', async () => {
+      const at = instantParam(now);
+      const leaseUntil = instantParam(new Date(now.getTime() + Math.max(0, leaseMs)));
+      // NB: one statement, so claiming is atomic. Rows another replica is claiming are skipped, not
+      // waited for; a row it claimed and committed after our snapshot is re-checked against its new
+      // version (lease taken) and dropped. Every condition that decides "already done or taken" is on
+      // `grants` (the locked table), because only its columns are re-read after the lock: completing a
+      // revocation sets `revoked_at` there in the same transaction as the request's `revoked` state.
+      const result = await this.db.execute(sql`
+        UPDATE grants SET lease_owner = ${owner}, lease_until = ${leaseUntil}
+        WHERE request_id IN (
+          SELECT g.request_id FROM grants g JOIN access_requests r ON r.id = g.request_id
+          WHERE ((r.state = 'active' AND g.expires_at <= ${at}) OR r.state = 'revoking')
+            AND g.revoked_at IS NULL
+            AND (g.lease_until IS NULL OR g.lease_until <= ${at})
+            AND (g.next_attempt_at IS NULL OR g.next_attempt_at <= ${at})
+          ORDER BY g.expires_at, g.request_id
+          LIMIT ${Math.max(0, Math.floor(limit))}
+          FOR UPDATE OF g SKIP LOCKED
+        )
+        RETURNING request_id, revoke_attempts, expires_at`);
+      const rows = (result as unknown as { rows: { request_id: string; revoke_attempts: number | string; expires_at: string | Date }[] }).rows;
+      // NB: RETURNING comes back in no particular order; the oldest expiry goes first.
+      return rows
+        .map((row) => ({ requestId: row.request_id as RequestId, attempts: Number(row.revoke_attempts), expiresAt: new Date(row.expires_at).getTime() }))
+        .sort((a, b) => a.expiresAt - b.expiresAt || (a.requestId < b.requestId ? -1 : a.requestId > b.requestId ? 1 : 0))
+        .map(({ requestId, attempts }) => ({ requestId, attempts }));
+    });
+  }
+
+  releaseLease(id: RequestId, owner: string): Promise<void> {
+    return guard('releaseLease', async () => {
+      await this.db
+        .update(grants)
+        .set({ leaseOwner: null, leaseUntil: null })
+        .where(and(eq(grants.requestId, id), eq(grants.leaseOwner, owner)));
+    });
+  }
+
+  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
+    return guard('recordRevocationFailure', async () => {
+      const next = instantParam(nextAttemptAt);
+      const ours = sql`(lease_owner IS NULL OR lease_owner = ${owner})`;
+      // NB: every SET expression sees the row as it was, so `ours` is evaluated before the lease is
+      // cleared. A replica that took the lapsed lease over keeps it and its own schedule.
+      const result = await this.db.execute(sql`
+        UPDATE grants SET
+          revoke_attempts = revoke_attempts + 1,
+          last_error = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
+          next_attempt_at = CASE WHEN ${ours} THEN ${next} ELSE next_attempt_at END,
+          lease_until = CASE WHEN ${ours} THEN NULL ELSE lease_until END,
+          lease_owner = CASE WHEN ${ours} THEN NULL ELSE lease_owner END
+        WHERE request_id = ${id}
+        RETURNING revoke_attempts`);
+      const [row] = (result as unknown as { rows: { revoke_attempts: number | string }[] }).rows;
+      return row ? Number(row.revoke_attempts) : 0;
+    });
+  }
+
+  claimTimedOutRequests(now: Date, limit: number): Promise<RequestId[]> {
+    return guard('claimTimedOutRequests', async () => {
+      const rows = await this.db
+        .select({ id: accessRequests.id })
+        .from(accessRequests)
+        .where(and(eq(accessRequests.state, 'pending'), lte(accessRequests.decisionDeadline, now)))
+        .orderBy(asc(accessRequests.decisionDeadline), asc(accessRequests.id))
+        .limit(Math.max(0, Math.floor(limit)))
+        .for('update', { skipLocked: true });
+      return rows.map((row) => row.id as RequestId);
+    });
+  }
+
+  nextExpiry(after: Date): Promise<Date | undefined> {
+    return guard('nextExpiry', async () => {
+      const [row] = await this.db
+        .select({ expiresAt: grants.expiresAt })
+        .from(grants)
+        .innerJoin(accessRequests, eq(accessRequests.id, grants.requestId))
+        .where(and(eq(accessRequests.state, 'active'), gt(grants.expiresAt, after)))
+        .orderBy(asc(grants.expiresAt))
+        .limit(1);
+      return row?.expiresAt;
+    });
   }
 
   ping(): Promise<void> {
@@ -148,6 +239,15 @@ class DrizzleStoreTransaction implements StoreTransaction {
     return guard('policyText', () => readPolicyText(this.tx, sha256));
   }
 
+  recordGrantRevoked(id: RequestId, at: Date, accessRemoved: boolean): Promise<void> {
+    return guard('recordGrantRevoked', async () => {
+      await this.tx
+        .update(grants)
+        .set({ revokedAt: at, accessRemoved, leaseOwner: null, leaseUntil: null, nextAttemptAt: null })
+        .where(and(eq(grants.requestId, id), isNull(grants.revokedAt)));
+    });
+  }
+
   private async insert(request: AccessRequest): Promise<void> {
     // NB: ON CONFLICT instead of catching 23505: an error would abort the whole transaction, and
     // the caller may want to retry with a fresh id inside it.
@@ -188,7 +288,10 @@ class DrizzleStoreTransaction implements StoreTransaction {
     const head = await lastLink(this.tx);
     let seq = head?.seq ?? 0;
     let prevHash = head?.hash ?? GENESIS_HASH;
-    const occurredAt = new Date(at.getTime());
+    // NB: time never runs backwards along the chain: `at` was read before the lock was taken, so a
+    // writer that waited could otherwise follow an event stamped later than its own. Exports by
+    // time window then stay contiguous in seq, and verify.
+    const occurredAt = new Date(Math.max(at.getTime(), head?.occurredAt.getTime() ?? 0));
     const chained = events.map((event): ChainedAuditEvent => {
       seq += 1;
       // NB: hash exactly what jsonb will give back (drops `undefined`, turns Dates into strings, …).
@@ -245,6 +348,11 @@ class DrizzleStoreTransaction implements StoreTransaction {
         });
     }
   }
+}
+
+/** A Date as a bind parameter for raw SQL (Drizzle's query builder maps Dates itself). */
+function instantParam(at: Date): SQL {
+  return sql`${at.toISOString()}::timestamptz`;
 }
 
 /** Runs a store call, turning connection failures into `StoreError('unavailable')`. */
@@ -352,9 +460,9 @@ function toAccessRequest(row: RequestRow, approvalList: readonly Approval[], gra
   };
 }
 
-async function lastLink(db: StoreDatabase): Promise<{ seq: number; hash: string } | undefined> {
+async function lastLink(db: StoreDatabase): Promise<{ seq: number; hash: string; occurredAt: Date } | undefined> {
   const [head] = await db
-    .select({ seq: auditEvents.seq, hash: auditEvents.hash })
+    .select({ seq: auditEvents.seq, hash: auditEvents.hash, occurredAt: auditEvents.occurredAt })
     .from(auditEvents)
     .orderBy(desc(auditEvents.seq))
     .limit(1);

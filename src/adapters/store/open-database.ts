@@ -150,7 +150,11 @@ function lockDirectory(directory: string): () => void {
       };
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      const holder = Number.parseInt(readOrEmpty(lockFile), 10);
+      const content = readOrEmpty(lockFile);
+      // NB: the file is created before the pid is written: an empty file is a process starting
+      // right now, not a stale lock (unless it has stayed empty for a while).
+      if (content.trim() === '' && Date.now() - mtimeOr0(lockFile) < 10_000) throw lockedError(directory, undefined);
+      const holder = Number.parseInt(content, 10);
       // NB: our own pid in the file but no lock in this process: a previous run in a container that
       // reuses pids (pid 1) died without cleaning up.
       if (Number.isInteger(holder) && holder > 0 && holder !== process.pid && isAlive(holder)) {
@@ -167,6 +171,14 @@ function lockedError(directory: string, pid: number | undefined): StoreError {
     'locked',
     `the embedded database ${directory} is in use by another ${pid === process.pid ? 'connection of this process' : `process${pid ? ` (pid ${pid})` : ''}`}; stop it or reach the data through it`,
   );
+}
+
+function mtimeOr0(file: string): number {
+  try {
+    return fs.statSync(file).mtimeMs;
+  } catch {
+    return 0;
+  }
 }
 
 function readOrEmpty(file: string): string {

@@ -24,12 +24,16 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
     return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot approve request ${request.id}.`);
   }
   const reviewing = request.breakGlass && (request.state === 'active' || request.state === 'approved' || request.state === 'revoking' || request.state === 'revoked');
+  // NB: approved but not yet granted (the provider was down, or the process stopped in between):
+  // another approval changes nothing, and lets the caller try the grant again.
+  if (!reviewing && request.state === 'approved') return { ok: true, request, events: [] };
   if (!reviewing && request.state !== 'pending') {
     return refuse('not_pending', `Request ${request.id} is ${describeState(request)}; there is nothing left to approve.`);
   }
   if (reviewing && isReviewed(request)) {
     return refuse('not_pending', `Break-glass request ${request.id} has already been reviewed.`);
   }
+  if (!reviewing && now >= request.decisionDeadline) return pastDeadline(request);
 
   const approvals = [...request.approvals, { approver: by, at: now }];
   const reached = approvals.length >= request.approvalsRequired;
@@ -60,8 +64,13 @@ export function deny(request: AccessRequest, by: Email, reason: string, policy: 
   if (request.state !== 'pending') {
     return refuse('not_pending', `Request ${request.id} is ${describeState(request)}; it can no longer be denied.`);
   }
+  if (now >= request.decisionDeadline) return pastDeadline(request);
   const next: AccessRequest = { ...request, state: 'denied', denial: { by, at: now, reason }, endedAt: now };
   return { ok: true, request: next, events: [requestEvent('request_denied', by, next, { denialReason: reason })] };
+}
+
+function pastDeadline(request: AccessRequest): Transition {
+  return refuse('not_pending', `Request ${request.id} timed out at ${request.decisionDeadline.toISOString()} without enough approvals; it needs to be asked for again.`);
 }
 
 /** Words for a state, for messages: "already approved", "denied by bob@…", … */

@@ -25,10 +25,10 @@ export function beginRevocation(
   policy: Policy,
   now: Date,
 ): Transition {
-  if (request.state === 'revoking' || request.state === 'revoked') return { ok: true, request, events: [] };
   if (by !== undefined && !mayRevoke(request, by, policy)) {
     return refuse('not_authorised', `Only ${request.requester}, an approver of ${request.role} or an admin can revoke request ${request.id}.`);
   }
+  if (request.state === 'revoking' || request.state === 'revoked') return { ok: true, request, events: [] };
   if (request.state !== 'active') {
     return refuse('not_active', `Request ${request.id} is ${describeState(request)}; there is no live access to revoke${request.state === 'pending' ? ' (cancel it instead)' : ''}.`);
   }

@@ -112,14 +112,37 @@ describe('approve', () => {
     expect(again.request).toBe(approved);
   });
 
-  it('refuses a third approver once the request is approved', () => {
-    // Given alice and bob have approved
+  it('treats a third approval of an approved, not yet granted request as a repeat, so the grant can be retried', () => {
+    // Given alice and bob have approved, and the grant has not happened yet
     const once = succeeded(approve(pendingRequest(), people.alice, policy, T1)).request;
     const approved = succeeded(approve(once, people.bob, policy, T1)).request;
     // When carol approves too
-    const refusal = refused(approve(approved, people.carol, policy, T2));
+    const again = succeeded(approve(approved, people.carol, policy, T2));
+    // Then nothing is recorded and the request is unchanged
+    expect(again.events).toEqual([]);
+    expect(again.request).toBe(approved);
+  });
+
+  it('refuses an approval once access is live', () => {
+    // Given an approved request that was granted
+    const once = succeeded(approve(pendingRequest(), people.alice, policy, T1)).request;
+    const active = succeeded(markGranted(succeeded(approve(once, people.bob, policy, T1)).request, T1)).request;
+    // When carol approves
+    const refusal = refused(approve(active, people.carol, policy, T2));
     // Then
-    expect(refusal).toEqual({ code: 'not_pending', message: 'Request REQ00001 is already approved; there is nothing left to approve.' });
+    expect(refusal).toEqual({ code: 'not_pending', message: 'Request REQ00001 is already active; there is nothing left to approve.' });
+  });
+
+  it('refuses an approval after the decision deadline', () => {
+    // Given a pending request whose window has passed
+    const request = pendingRequest();
+    const late = new Date(request.decisionDeadline.getTime() + 1);
+    // When alice approves late
+    const refusal = refused(approve(request, people.alice, policy, late));
+    // Then it is refused as timed out, and deny is too
+    expect(refusal.code).toBe('not_pending');
+    expect(refusal.message).toContain('timed out');
+    expect(refused(deny(request, people.alice, 'too late anyway', policy, late)).message).toContain('timed out');
   });
 
   it('refuses an approval on a denied request', () => {

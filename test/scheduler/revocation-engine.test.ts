@@ -1,0 +1,138 @@
+import os from 'node:os';
+import { DrizzleAccessStore } from '../../src/adapters/store/drizzle-access-store';
+import { openDatabase, type Database } from '../../src/adapters/store/open-database';
+import type { AppContext } from '../../src/app/app-context';
+import { requestAccess } from '../../src/app/request-access';
+import { verifyAuditLog } from '../../src/app/verify-audit-log';
+import type { IamProvider } from '../../src/ports/iam-provider';
+import { RevocationEngine } from '../../src/scheduler/revocation-engine';
+import { cliOrigin, createHarness, type Harness } from '../support/app-harness';
+import { activeGrant, CountingProvider, dave, insertActiveGrants, value } from '../support/revocation-fixtures';
+import { createPostgresDatabase, storeBackends } from '../support/test-database';
+
+const fixedRandom = { next: () => 0.5 };
+
+describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
+  let database: Database;
+  let h: Harness;
+  let engine: RevocationEngine | undefined;
+
+  beforeEach(async () => {
+    database = await open();
+    h = createHarness(database);
+  });
+  afterEach(async () => {
+    await engine?.stop();
+    engine = undefined;
+    await database.close();
+  });
+
+  it('catches up on overdue work before start() resolves', async () => {
+    // Given, after downtime, an expired grant and a request past its approval deadline
+    const granted = await activeGrant(h, 'prod-readonly', '1h');
+    const pending = value(await requestAccess(h.ctx, { requester: dave, role: 'prod-readonly', duration: '1h', ticket: 'OPS-8', reason: 'inspect the billing account' }, cliOrigin));
+    h.clock.advance(90);
+
+    // When the engine starts
+    engine = new RevocationEngine(h.ctx, { random: fixedRandom });
+    const first = await engine.start();
+
+    // Then both were handled before start() returned
+    expect(first).toEqual({ timedOut: 1, claimed: 1, revoked: 1, failed: 0 });
+    expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
+    expect((await h.ctx.store.findRequest(pending.id))?.state).toBe('timed_out');
+    expect(await h.local.memberships()).toEqual([]);
+  });
+
+  it('arms its wake-up timer for the nearest future expiry, and disarms it on stop', async () => {
+    // Given grants expiring at 12:00 and 11:00 (clock at 10:00)
+    await activeGrant(h, 'prod-readonly', '2h');
+    const sooner = await activeGrant(h, 'prod-readonly', '1h');
+
+    // When the engine starts with nothing due
+    engine = new RevocationEngine(h.ctx, { random: fixedRandom });
+    expect(await engine.start()).toEqual({ timedOut: 0, claimed: 0, revoked: 0, failed: 0 });
+
+    // Then it will wake at 11:00, and not after stop()
+    expect(engine.wakeUpAt()).toEqual(sooner.grant?.expiresAt);
+    await engine.stop();
+    expect(engine.wakeUpAt()).toBeUndefined();
+  });
+
+  it('sweeps batch after batch until a batch comes back short', async () => {
+    // Given five expired grants and batches of two
+    const counting = new CountingProvider();
+    const ctx: AppContext = { ...h.ctx, iam: new Map<string, IamProvider>([...h.ctx.iam, [counting.kind, counting]]) };
+    const ids = await insertActiveGrants(h, 5, counting.kind, h.clock.now());
+    engine = new RevocationEngine(ctx, { batchSize: 2, random: fixedRandom });
+
+    // When one sweep runs
+    const result = await engine.sweepOnce();
+
+    // Then all five are revoked, in that one sweep
+    expect(result).toEqual({ timedOut: 0, claimed: 5, revoked: 5, failed: 0 });
+    expect([...counting.revoked].sort()).toEqual([...ids].sort());
+    expect(await h.ctx.store.listRequests({ states: ['active', 'revoking'] })).toEqual([]);
+  });
+});
+
+describe('two RevocationEngines on one PostgreSQL', () => {
+  const GRANTS = 2_000;
+  let first: Database & { url: string };
+  let second: Database;
+
+  beforeAll(async () => {
+    first = await createPostgresDatabase();
+    second = await openDatabase({ databaseUrl: first.url, dataDir: os.tmpdir(), migrate: false });
+  });
+  afterAll(async () => {
+    await second?.close();
+    await first?.close();
+  });
+
+  it(`revoke ${GRANTS} expired grants exactly once between them`, async () => {
+    // Test setup: two processes' worth of app, each with its own store on its own pool, sharing
+    // one provider that counts calls
+    const h = createHarness(first);
+    const counting = new CountingProvider();
+    const iam = new Map<string, IamProvider>([...h.ctx.iam, [counting.kind, counting]]);
+    const ctxA: AppContext = { ...h.ctx, iam };
+    const ctxB: AppContext = { ...h.ctx, iam, store: new DrizzleAccessStore(second.db) };
+    const ids = await insertActiveGrants(h, GRANTS, counting.kind, h.clock.now());
+    h.clock.advance(1);
+    const engineA = new RevocationEngine(ctxA, { owner: 'replica-a', random: fixedRandom });
+    const engineB = new RevocationEngine(ctxB, { owner: 'replica-b', random: fixedRandom });
+
+    // Test execution: both sweep at the same time until neither finds anything due
+    const drain = async (engine: RevocationEngine) => {
+      let claimed = 0;
+      for (;;) {
+        const result = await engine.sweepOnce();
+        expect(result.failed).toBe(0);
+        if (result.claimed === 0) return claimed;
+        claimed += result.claimed;
+      }
+    };
+    const [claimedA, claimedB] = await Promise.all([drain(engineA), drain(engineB)]);
+
+    // Validating: every grant claimed once, revoked at the provider once, and audited once
+    expect(claimedA + claimedB).toBe(GRANTS);
+    expect(claimedA).toBeGreaterThan(0);
+    expect(claimedB).toBeGreaterThan(0);
+    expect(counting.revoked).toHaveLength(GRANTS);
+    expect(new Set(counting.revoked).size).toBe(GRANTS);
+    const revokedEvents = new Map<string, number>();
+    const started = new Map<string, number>();
+    for (const event of await h.ctx.store.readAudit(1, 10 * GRANTS)) {
+      const tally = event.action === 'access_revoked' ? revokedEvents : event.action === 'revocation_started' ? started : undefined;
+      if (tally && event.requestId) tally.set(event.requestId, (tally.get(event.requestId) ?? 0) + 1);
+    }
+    expect(revokedEvents.size).toBe(GRANTS);
+    expect([...revokedEvents.values()].every((n) => n === 1)).toBe(true);
+    expect([...started.values()].every((n) => n === 1)).toBe(true);
+    expect(ids.every((id) => revokedEvents.get(id) === 1)).toBe(true);
+    expect(await h.ctx.store.listRequests({ states: ['active', 'revoking'], limit: GRANTS })).toEqual([]);
+    expect((await verifyAuditLog(h.ctx.store)).ok).toBe(true);
+    // NB: about 30 s on a 2-core machine; the margin is for a busy one.
+  }, 120_000);
+});
