@@ -14,7 +14,7 @@ async function main(): Promise<void> {
   const logger = createLogger(config.logLevel);
   let service;
   try {
-    service = await startService(config, logger);
+    service = await startService(config, logger, { env: process.env });
   } catch (error) {
     if (error instanceof StoreError && error.code === 'locked') {
       process.stderr.write(

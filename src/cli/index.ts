@@ -1,5 +1,6 @@
 import os from 'node:os';
 import pino from 'pino';
+import { providerKinds } from '../adapters/iam/provider-kinds';
 import { StoreError } from '../app/errors';
 import { loadConfig } from '../config/env';
 import { createLogger } from '../config/logger';
@@ -15,7 +16,7 @@ class ServiceHoldsDatabase extends Error {
   }
 }
 
-const KNOWN_PROVIDERS = ['local'];
+const KNOWN_PROVIDERS: readonly string[] = providerKinds;
 
 function osUserName(): string {
   try {
@@ -57,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
         if (service) throw new ServiceHoldsDatabase(service);
       }
       try {
-        opened = await openApp(config, logger, { origin: { via: 'cli', osUser }, policyFrom: 'in-force' });
+        opened = await openApp(config, logger, { origin: { via: 'cli', osUser }, env: process.env, policyFrom: 'in-force' });
       } catch (error) {
         const service = error instanceof StoreError && error.code === 'locked' ? await waitForService(config.dataDir) : undefined;
         if (service) throw new ServiceHoldsDatabase(service);

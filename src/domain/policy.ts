@@ -10,6 +10,7 @@ export type Weekday = (typeof weekdays)[number];
 const ROLE_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const GROUP_NAME = /^[a-z0-9][a-z0-9._-]{0,62}$/;
 const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
+const MAX_PRINCIPAL_ID = 128;
 
 /** `30m`, `2h`, … → Minutes, or an issue naming what a duration looks like. */
 const duration = z.string().transform((text, ctx): Minutes => {
@@ -100,6 +101,10 @@ const policySchema = z.strictObject({
   ),
   /** People who may revoke anyone's access early (besides the requester and the role's approvers). */
   admins: z.array(principalRef).default([]),
+  /** Per person (e-mail), their own principal id at each provider kind, e.g. `{ postgres: dave }`. */
+  identities: z
+    .record(z.string(), z.record(z.string(), z.string().min(1).max(MAX_PRINCIPAL_ID, `must be at most ${MAX_PRINCIPAL_ID} characters`)))
+    .default({}),
   roles: z.record(z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, dot, dash and underscore'), roleSchema),
 });
 
@@ -136,6 +141,8 @@ export interface Policy {
   readonly groups: ReadonlyMap<string, Group>;
   readonly admins: readonly PrincipalRef[];
   readonly roles: ReadonlyMap<string, RolePolicy>;
+  /** Per person, their own principal id at each provider kind (`postgres` → login role). */
+  readonly identities: ReadonlyMap<Email, Readonly<Record<string, string>>>;
 }
 
 /** A policy together with the SHA-256 of the exact text it came from. */
@@ -212,6 +219,7 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     roles.set(name, { name, ...role, defaultDuration });
   }
   if (roles.size === 0) errors.push('roles: the policy defines no role');
+  const identities = parseIdentities(parsed.identities, knownProviders, errors);
   if (errors.length > 0) return { ok: false, errors };
 
   const policy: Policy = {
@@ -222,8 +230,47 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     groups,
     admins: parsed.admins,
     roles,
+    identities,
   };
   return { ok: true, loaded: { policy, sha256: policySha256(text), text } };
+}
+
+// NB: keys are checked here rather than in the schema so the error names the key as written.
+function parseIdentities(
+  raw: Readonly<Record<string, Readonly<Record<string, string>>>>,
+  knownProviders: readonly string[],
+  errors: string[],
+): Map<Email, Readonly<Record<string, string>>> {
+  const identities = new Map<Email, Readonly<Record<string, string>>>();
+  for (const [key, ids] of Object.entries(raw)) {
+    const path = `identities.${key}`;
+    const who = parseEmail(key);
+    if (who === undefined) {
+      errors.push(`${path}: ${JSON.stringify(key)} is not an e-mail address`);
+      continue;
+    }
+    if (identities.has(who)) {
+      errors.push(`${path}: ${who} is listed twice (e-mail addresses are compared in lower case)`);
+      continue;
+    }
+    for (const [kind, id] of Object.entries(ids)) {
+      if (!knownProviders.includes(kind)) {
+        errors.push(`${path}.${kind}: unknown provider ${JSON.stringify(kind)} (available: ${knownProviders.join(', ')})`);
+        continue;
+      }
+      // NB: one principal per person: a shared id would let one person's revoke end another's access.
+      const owner = [...identities].find(([, other]) => other[kind] === id)?.[0];
+      if (owner !== undefined) errors.push(`${path}.${kind}: ${JSON.stringify(id)} is already mapped to ${owner}`);
+    }
+    identities.set(who, { ...ids });
+  }
+  return identities;
+}
+
+/** The person's own principal id at a provider kind (e.g. their PostgreSQL login), from `identities`. */
+export function principalFor(policy: Policy, who: Email, provider: string): string | undefined {
+  const ids = policy.identities.get(who);
+  return ids !== undefined && Object.hasOwn(ids, provider) ? ids[provider] : undefined;
 }
 
 function formatIssue(issue: z.core.$ZodIssue): string {
@@ -300,13 +347,15 @@ export function diffPolicies(before: Policy | undefined, after: Policy): PolicyD
   const b = roleJson(after);
   const ga = groupJson(before);
   const gb = groupJson(after);
-  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins'] as const;
+  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins', 'identities'] as const;
+  // NB: a Map serialises as `{}`, so identities are compared as a plain object.
+  const comparable = (p: Policy, k: (typeof otherKeys)[number]) => stableJson(k === 'identities' ? Object.fromEntries(p.identities) : p[k]);
   return {
     rolesAdded: [...b.keys()].filter((k) => !a.has(k)).sort(),
     rolesRemoved: [...a.keys()].filter((k) => !b.has(k)).sort(),
     rolesChanged: [...b.keys()].filter((k) => a.has(k) && a.get(k) !== b.get(k)).sort(),
     groupsChanged: [...new Set([...ga.keys(), ...gb.keys()])].filter((k) => ga.get(k) !== gb.get(k)).sort(),
-    otherChanged: before ? otherKeys.filter((k) => stableJson(before[k]) !== stableJson(after[k])) : [],
+    otherChanged: before ? otherKeys.filter((k) => comparable(before, k) !== comparable(after, k)) : [],
   };
 }
 

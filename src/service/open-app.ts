@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { LocalIamProvider } from '../adapters/iam/local/local-iam-provider';
+import { PostgresIamProvider } from '../adapters/iam/postgres/postgres-iam-provider';
 import { DrizzleAccessStore } from '../adapters/store/drizzle-access-store';
 import { openDatabase, type Database } from '../adapters/store/open-database';
 import { activatePolicy, recordPolicyRefusal } from '../app/activate-policy';
@@ -7,7 +8,7 @@ import type { AppContext } from '../app/app-context';
 import type { Origin } from '../app/origin';
 import type { Config } from '../config/env';
 import { PolicyFile } from '../config/policy-file';
-import { parsePolicy, type LoadedPolicy } from '../domain/policy';
+import { parsePolicy, principalFor, type LoadedPolicy } from '../domain/policy';
 import type { AccessStore } from '../ports/access-store';
 import type { PolicySource } from '../ports/policy-source';
 import { systemClock, type Clock } from '../ports/clock';
@@ -38,6 +39,8 @@ export interface OpenAppOptions {
   readonly clock?: Clock;
   readonly ids?: IdGenerator;
   readonly origin: Origin;
+  /** The process environment (`process.env`): where provider targets' `connectionEnv` URLs are read. */
+  readonly env: Readonly<Record<string, string | undefined>>;
   /** Extra providers (tests, or clouds added by later issues), by kind. */
   readonly providers?: readonly IamProvider[];
   /**
@@ -56,15 +59,33 @@ export interface OpenAppOptions {
 export async function openApp(config: Config, logger: Logger, options: OpenAppOptions): Promise<OpenedApp> {
   const clock = options.clock ?? systemClock;
   const database = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir });
+  let policy: PolicySource | undefined;
+  // NB: the providers exist before the policy (its validation needs their kinds), so the login
+  // mapping reads the policy late, at grant time, when it is always set.
+  const currentPolicy = (): LoadedPolicy => {
+    if (policy === undefined) throw new Error('bug: an IAM provider was used before the policy was loaded');
+    return policy.current();
+  };
+  const postgres = new PostgresIamProvider({
+    env: options.env,
+    resolveLogin: (who) => principalFor(currentPolicy().policy, who, 'postgres'),
+    onConnectionError: (err) => logger.warn({ err, provider: 'postgres' }, 'idle admin connection failed; the next call reconnects'),
+  });
+  const closeAll = async () => {
+    try {
+      await postgres.close();
+    } finally {
+      await database.close();
+    }
+  };
   try {
     const store = new DrizzleAccessStore(database.db);
-    const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), ...(options.providers ?? [])];
+    const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), postgres, ...(options.providers ?? [])];
     const iam = new Map(providers.map((p) => [p.kind, p]));
     const knownProviders = [...iam.keys()];
     const deps = { store, clock };
     const inForce = options.policyFrom === 'in-force' ? await policyInForce(store, knownProviders) : undefined;
     let policyFile: PolicyFile | undefined;
-    let policy: PolicySource;
     if (inForce) {
       policy = { current: () => inForce };
     } else {
@@ -86,12 +107,15 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       policyFile,
       knownProviders,
       close: async () => {
-        await policyFile?.stop();
-        await database.close();
+        try {
+          await policyFile?.stop();
+        } finally {
+          await closeAll();
+        }
       },
     };
   } catch (error) {
-    await database.close().catch(() => undefined);
+    await closeAll().catch(() => undefined);
     throw error;
   }
 }

@@ -20,6 +20,8 @@ export interface StartOptions {
   readonly clock?: Clock;
   readonly ids?: IdGenerator;
   readonly providers?: readonly IamProvider[];
+  /** The process environment, for providers' connection URLs (`process.env`). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 const origin: Origin = { via: 'service' };
@@ -28,7 +30,7 @@ const origin: Origin = { via: 'service' };
  * Starts prod-access: database (migrated), policy (audited, then watched), HTTP server, and on
  * the embedded database the admin endpoint through which the CLI reaches it.
  */
-export async function startService(config: Config, logger: Logger, options: StartOptions = {}): Promise<RunningService> {
+export async function startService(config: Config, logger: Logger, options: StartOptions): Promise<RunningService> {
   const app = await openApp(config, logger, { origin, ...options, policyFrom: 'file' });
   const closers: (() => Promise<void>)[] = [() => app.close()];
   let engine: RevocationEngine | undefined;

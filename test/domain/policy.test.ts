@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { email } from '../../src/domain/email';
-import { diffPolicies, isOffHours, matchesAny, parsePolicy, policySha256, requestableRoles, type Policy } from '../../src/domain/policy';
+import { diffPolicies, isOffHours, matchesAny, parsePolicy, policySha256, principalFor, requestableRoles, type Policy } from '../../src/domain/policy';
 import { examplePolicyText, loadPolicy } from './fixtures';
 
 /** A one-role policy; `roleExtra` lines are indented into the role, `top` lines into the document. */
@@ -509,5 +509,86 @@ describe('isOffHours', () => {
     expect(isOffHours(weekend, new Date('2026-03-07T11:00:00Z'))).toBe(false);
     expect(isOffHours(weekend, new Date('2026-03-07T12:00:00Z'))).toBe(true);
     expect(isOffHours(weekend, new Date('2026-03-03T11:00:00Z'))).toBe(true);
+  });
+});
+
+describe('identities', () => {
+  const withIdentities = (block: string) => `${examplePolicyText()}\nidentities:\n${block}`;
+  const errorsOf = (text: string, providers: readonly string[] = ['local', 'postgres']) => {
+    const parsed = parsePolicy(text, providers);
+    return parsed.ok ? [] : parsed.errors;
+  };
+
+  it('maps a lower-cased e-mail to its principal at each provider', () => {
+    // Given dave's address written in mixed case
+    const text = withIdentities('  Dave@Example.com: { postgres: dave }\n');
+    // When
+    const parsed = parsePolicy(text, ['local', 'postgres']);
+    // Then
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    const { policy } = parsed.loaded;
+    expect([...policy.identities]).toEqual([['dave@example.com', { postgres: 'dave' }]]);
+    expect(principalFor(policy, email('dave@example.com'), 'postgres')).toBe('dave');
+  });
+
+  it('is empty when the policy has no identities block', () => {
+    // Given / When
+    const { policy } = loadPolicy(examplePolicyText());
+    // Then
+    expect(policy.identities.size).toBe(0);
+    expect(principalFor(policy, email('dave@example.com'), 'postgres')).toBeUndefined();
+  });
+
+  it('finds no principal for an unmapped person or provider, nor for inherited keys', () => {
+    // Given
+    const { policy } = loadPolicy(withIdentities('  dave@example.com: { postgres: dave }\n'), ['local', 'postgres']);
+    // When / Then
+    expect(principalFor(policy, email('erin@example.com'), 'postgres')).toBeUndefined();
+    expect(principalFor(policy, email('dave@example.com'), 'local')).toBeUndefined();
+    expect(principalFor(policy, email('dave@example.com'), 'toString')).toBeUndefined();
+  });
+
+  it('refuses a key that is not an e-mail address, naming its path', () => {
+    // Given / When
+    const errors = errorsOf(withIdentities('  dave: { postgres: dave }\n'));
+    // Then
+    expect(errors).toEqual(['identities.dave: "dave" is not an e-mail address']);
+  });
+
+  it('refuses an unknown provider kind', () => {
+    // Given / When
+    const errors = errorsOf(withIdentities('  dave@example.com: { oracle: dave }\n'));
+    // Then
+    expect(errors).toEqual(['identities.dave@example.com.oracle: unknown provider "oracle" (available: local, postgres)']);
+  });
+
+  it('refuses an empty or over-long principal id', () => {
+    // Given / When
+    const errors = errorsOf(withIdentities(`  dave@example.com: { postgres: "" }\n  erin@example.com: { postgres: ${'x'.repeat(129)} }\n`));
+    // Then
+    expect(errors).toHaveLength(2);
+    expect(errors[0]).toMatch(/^identities\.dave@example\.com\.postgres: /);
+    expect(errors[1]).toBe('identities.erin@example.com.postgres: must be at most 128 characters');
+  });
+
+  it('refuses the same person twice and one principal shared by two people', () => {
+    // Given / When
+    const errors = errorsOf(
+      withIdentities('  dave@example.com: { postgres: dave }\n  DAVE@example.com: { postgres: dave2 }\n  erin@example.com: { postgres: dave }\n'),
+    );
+    // Then
+    expect(errors).toEqual([
+      'identities.DAVE@example.com: dave@example.com is listed twice (e-mail addresses are compared in lower case)',
+      'identities.erin@example.com.postgres: "dave" is already mapped to dave@example.com',
+    ]);
+  });
+
+  it('counts changed identities as another changed setting', () => {
+    // Given
+    const before = loadPolicy(withIdentities('  dave@example.com: { postgres: dave }\n'), ['local', 'postgres']).policy;
+    const after = loadPolicy(withIdentities('  dave@example.com: { postgres: dave_ro }\n'), ['local', 'postgres']).policy;
+    // When / Then
+    expect(diffPolicies(before, after).otherChanged).toEqual(['identities']);
+    expect(diffPolicies(before, before).otherChanged).toEqual([]);
   });
 });

@@ -78,18 +78,19 @@ export interface Harness {
   setPolicy(text: string): void;
 }
 
-/** An app on a real store with a manual clock, the local provider and a flaky one. */
-export function createHarness(database: Database, policyText: string = examplePolicyText): Harness {
+/**
+ * An app on a real store with a manual clock, the local provider and a flaky one, plus any
+ * `providers` given (by kind; the policy may name their kinds).
+ */
+export function createHarness(database: Database, policyText: string = examplePolicyText, providers: readonly IamProvider[] = []): Harness {
   const clock = new ManualClock();
   const local = new LocalIamProvider(database.db, clock);
   const flaky = new FlakyProvider();
-  let loaded = loadPolicy(policyText);
+  const kinds = ['local', 'flaky', ...providers.map((p) => p.kind)];
+  let loaded = loadPolicy(policyText, kinds);
   const ctx: AppContext = {
     store: new DrizzleAccessStore(database.db),
-    iam: new Map<string, IamProvider>([
-      ['local', local],
-      ['flaky', flaky],
-    ]),
+    iam: new Map<string, IamProvider>([['local', local], ['flaky', flaky], ...providers.map((p): [string, IamProvider] => [p.kind, p])]),
     clock,
     ids: new SequentialIds(),
     policy: { current: () => loaded },
@@ -102,7 +103,7 @@ export function createHarness(database: Database, policyText: string = examplePo
     flaky,
     database,
     setPolicy: (text) => {
-      loaded = loadPolicy(text);
+      loaded = loadPolicy(text, kinds);
     },
   };
 }

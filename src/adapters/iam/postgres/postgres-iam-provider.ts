@@ -165,7 +165,7 @@ export class PostgresIamProvider implements IamProvider {
 
   private login(principal: Email): string {
     const login = this.options.resolveLogin(principal);
-    if (login === undefined) throw new ProviderError('refused', KIND, `no database login is mapped for ${principal}`);
+    if (login === undefined) throw new ProviderError('refused', KIND, `no postgres login is mapped to ${principal} in the policy's identities`);
     if (!ROLE_NAME.test(login)) {
       throw new ProviderError('misconfigured', KIND, `the login mapped for ${principal} is not a valid role name (${ROLE_NAME.source})`);
     }

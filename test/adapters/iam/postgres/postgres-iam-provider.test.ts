@@ -254,7 +254,7 @@ describe('PostgresIamProvider', () => {
       const error = await rejection(provider.grant(aSpec(email('stranger@example.com'))));
 
       // Then it is refused
-      expect(error).toMatchObject({ code: 'refused', message: 'no database login is mapped for stranger@example.com' });
+      expect(error).toMatchObject({ code: 'refused', message: "no postgres login is mapped to stranger@example.com in the policy's identities" });
     });
   });
 
