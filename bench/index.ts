@@ -3,18 +3,24 @@
  * Needs the PostgreSQL that the tests use (TEST_DATABASE_ADMIN_URL, default 127.0.0.1:5432).
  */
 import os from 'node:os';
+import { openDatabase } from '../src/adapters/store/open-database';
 import { createPgliteDatabase, createPostgresDatabase } from '../test/support/test-database';
 import { benchAuditLog } from './audit-log';
+import { benchRevocationLateness } from './revocation';
 
 const APPENDS = Number(process.env.BENCH_APPENDS ?? 2000);
 const VERIFY = Number(process.env.BENCH_VERIFY_EVENTS ?? 100_000);
+const GRANTS = Number(process.env.BENCH_GRANTS ?? 10_000);
+const DUE = Number(process.env.BENCH_DUE_GRANTS ?? 1_000);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(`prod-access benchmarks — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`);
   console.log(`audit log: ${fmt(APPENDS)} appends (one event per transaction), then verify over ${fmt(VERIFY)} events\n`);
-  for (const [name, open] of [
+  // NB: `npm run bench -- revocation` (or `audit`) runs one part only.
+  const only = process.argv[2];
+  for (const [name, open] of only === 'revocation' ? [] : [
     ['PGlite', createPgliteDatabase],
     ['PostgreSQL', createPostgresDatabase],
   ] as const) {
@@ -28,6 +34,19 @@ async function main(): Promise<void> {
           `(reading alone ${fmt(f.readEventsPerSecond)}/s, hashing alone ${fmt(f.hashEventsPerSecond)}/s)`,
       );
     } finally {
+      await database.close();
+    }
+  }
+
+  console.log(`\nrevocation lateness (confirmed − expires_at), PostgreSQL, local provider: ${fmt(GRANTS)} active grants, ${fmt(DUE)} expiring within one second`);
+  for (const replicas of only === 'audit' ? [] : [1, 2]) {
+    const database = await createPostgresDatabase();
+    const extra = await Promise.all(Array.from({ length: replicas - 1 }, () => openDatabase({ databaseUrl: database.url, dataDir: os.tmpdir(), migrate: false })));
+    try {
+      const f = await benchRevocationLateness([database, ...extra], { total: GRANTS, due: DUE });
+      console.log(`${`${replicas} replica${replicas === 1 ? '' : 's'}`.padEnd(11)} p50 ${fmt(f.p50).padStart(5)} ms, p99 ${fmt(f.p99).padStart(5)} ms, max ${fmt(f.max).padStart(5)} ms over ${fmt(f.revoked)} revocations`);
+    } finally {
+      for (const other of extra) await other.close();
       await database.close();
     }
   }

@@ -23,7 +23,13 @@ export async function approveRequest(ctx: AppContext, id: RequestId, by: Email, 
     const now = ctx.clock.now();
     const transition = approve(request, by, loaded.policy, now);
     if (!transition.ok || transition.request.kind !== 'extension' || transition.request.state !== 'approved' || transition.events.length === 0) {
-      return commitTransition(tx, transition, origin, loaded.sha256, now);
+      const committed = await commitTransition(tx, transition, origin, loaded.sha256, now);
+      // NB: the lease commits with the approval, so the scheduler leaves the first grant attempt to
+      // this process; if it dies before granting, the lease lapses and the scheduler grants.
+      if (committed.ok && committed.changed && committed.value.state === 'approved') {
+        await tx.leaseGrant(id, ctx.work.instance, new Date(now.getTime() + ctx.work.leaseMs));
+      }
+      return committed;
     }
     // NB: lock order is always extension, then parent; nothing locks a parent before its extension.
     const parent = request.parentId ? await tx.lockRequest(request.parentId) : undefined;
@@ -34,10 +40,10 @@ export async function approveRequest(ctx: AppContext, id: RequestId, by: Email, 
     await tx.appendAudit(stamp([...transition.events, ...applied.events], origin, loaded.sha256), now);
     return { ok: true, value: extension, changed: true };
   });
-  // NB: also when nothing changed: an approved request that was never granted (provider down,
-  // process stopped in between) is granted on the next approval click. Grants are idempotent.
-  if (outcome.ok && outcome.value.kind === 'access' && outcome.value.state === 'approved') {
-    return grantAccess(ctx, id, origin);
+  // NB: only the click that approved grants; a repeat finds the grant made, or in the scheduler's hands.
+  if (outcome.ok && outcome.changed && outcome.value.kind === 'access' && outcome.value.state === 'approved') {
+    const granted = await grantAccess(ctx, id, origin, { owner: ctx.work.instance, attempts: 0 });
+    return granted.ok ? { ...granted, changed: true } : granted;
   }
   return outcome;
 }

@@ -29,6 +29,22 @@ export class ProviderError extends Error {
   }
 }
 
+export const notificationErrorCodes = ['unavailable', 'rejected'] as const;
+export type NotificationErrorCode = (typeof notificationErrorCodes)[number];
+
+/** A notifier could not deliver: `unavailable` is retried, `rejected` is skipped (see `Notifier`). */
+export class NotificationError extends Error {
+  override readonly name = 'NotificationError';
+  constructor(
+    readonly code: NotificationErrorCode,
+    readonly notifier: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
 /** One place that turns failures into text for a person (STYLE §8). Never includes secrets. */
 export function describeFailure(error: unknown): string {
   if (error instanceof ProviderError) {

@@ -1,12 +1,15 @@
 import type { AccessRequest } from '../domain/access-request';
+import { grantFailedAlert } from '../domain/alert';
 import { addMinutes } from '../domain/duration';
 import { markGrantFailed, markGranted } from '../domain/lifecycle/grant';
+import { retryDelayMs } from '../domain/retry-backoff';
 import type { GrantSpec, IamProvider } from '../ports/iam-provider';
 import type { AppContext } from './app-context';
 import { commitTransition, notFound } from './commit-transition';
 import { ProviderError } from './errors';
 import type { Origin } from './origin';
 import type { Outcome } from './outcome';
+import { raiseAlert } from './raise-alert';
 
 export function grantSpecOf(request: AccessRequest, expiresAt: Date): GrantSpec {
   return {
@@ -27,12 +30,24 @@ export function providerFor(ctx: AppContext, request: AccessRequest): IamProvide
   return provider;
 }
 
+/** The grant lease the caller holds: taken with the approval, or claimed by the scheduler. */
+export interface GrantClaim {
+  readonly owner: string;
+  /** Failed attempts before this one. */
+  readonly attempts: number;
+}
+
 /**
- * Asks the provider to grant an approved request, then records it `active` with its clock
- * starting now. A provider that refuses for good fails the request; one that is unavailable
- * leaves it `approved`, to be granted again (grants are idempotent), and the error is thrown.
+ * Asks the provider to grant an approved request, then records it `active` with its clock starting
+ * now. The caller holds the request's grant lease, so no other process grants it at the same time.
+ * - The provider refuses for good (`refused`, `misconfigured`): the request is `failed` and security
+ *   is alerted.
+ * - The provider is unavailable: the request stays `approved`, the attempt is counted and the
+ *   scheduler retries it after a backoff; after `work.grantMaxAttempts` failures it is `failed` and
+ *   security is alerted. Either way the outcome is the request as it now stands, never a throw, so
+ *   the approver is told that the approval counted.
  */
-export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], origin: Origin): Promise<Outcome<AccessRequest>> {
+export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], origin: Origin, claim: GrantClaim): Promise<Outcome<AccessRequest>> {
   const request = await ctx.store.findRequest(id);
   if (!request) return notFound(id);
   if (request.state === 'active') return { ok: true, value: request, changed: false };
@@ -44,14 +59,23 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
   try {
     await providerFor(ctx, request).grant(grantSpecOf(request, addMinutes(ctx.clock.now(), request.duration)));
   } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
     const permanent = error instanceof ProviderError && error.code !== 'unavailable';
-    log.error({ err: error }, permanent ? 'grant refused by provider' : 'grant failed, will be retried');
-    if (!permanent) throw error;
+    const attempts = permanent
+      ? claim.attempts + 1
+      : await ctx.store.recordGrantFailure(id, claim.owner, message, new Date(ctx.clock.now().getTime() + retryDelayMs(claim.attempts + 1, ctx.work.random.next())));
+    if (!permanent && attempts < ctx.work.grantMaxAttempts) {
+      log.warn({ err: error, attempts }, 'grant failed; the request stays approved and the grant is retried');
+      return { ok: true, value: request, changed: false };
+    }
+    log.error({ err: error, attempts }, 'grant given up: the request is failed and security is alerted');
     const now = ctx.clock.now();
     return ctx.store.transaction(async (tx) => {
       const current = await tx.lockRequest(id);
       if (!current) return notFound(id);
-      return commitTransition(tx, markGrantFailed(current, (error as Error).message, now), origin, loaded.sha256, now);
+      const failed = await commitTransition(tx, markGrantFailed(current, message, now), origin, loaded.sha256, now);
+      if (failed.ok && failed.changed) await raiseAlert(tx, grantFailedAlert(current, attempts, message), failed.value, origin, loaded.sha256, now);
+      return failed;
     });
   }
   const now = ctx.clock.now();

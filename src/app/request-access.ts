@@ -23,6 +23,8 @@ export async function requestAccess(ctx: AppContext, input: RequestInput, origin
       await ctx.store.transaction(async (tx) => {
         await tx.insertRequest(transition.request);
         await tx.appendAudit(stamp(transition.events, origin, loaded.sha256), now);
+        // NB: break-glass is approved at once; this process makes the first grant attempt (see approveRequest).
+        if (transition.request.state === 'approved') await tx.leaseGrant(transition.request.id, ctx.work.instance, new Date(now.getTime() + ctx.work.leaseMs));
       });
     } catch (error) {
       // NB: 40 random bits make a collision rare but not impossible; the primary key guarantees
@@ -32,7 +34,7 @@ export async function requestAccess(ctx: AppContext, input: RequestInput, origin
     }
     ctx.logger.info({ requestId: transition.request.id, role: transition.request.role, breakGlass: transition.request.breakGlass }, 'request opened');
     if (transition.request.state === 'approved') {
-      const granted = await grantAccess(ctx, transition.request.id, origin);
+      const granted = await grantAccess(ctx, transition.request.id, origin, { owner: ctx.work.instance, attempts: 0 });
       return granted.ok ? { ok: true, value: granted.value, changed: true } : granted;
     }
     return { ok: true, value: transition.request, changed: true };

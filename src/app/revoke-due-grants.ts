@@ -3,7 +3,10 @@ import type { ClaimedRevocation } from '../ports/access-store';
 import type { Random } from '../ports/random';
 import type { AppContext } from './app-context';
 import type { Origin } from './origin';
+import { raiseAlert } from './raise-alert';
 import { revokeAccess } from './revoke-access';
+import { revocationFailingAlert } from '../domain/alert';
+import type { RequestId } from '../domain/request-id';
 
 /** Who is working and how: the scheduler's settings for one sweep. */
 export interface RevocationWorker {
@@ -81,10 +84,22 @@ async function revokeClaimed(ctx: AppContext, worker: RevocationWorker, claim: C
   try {
     const recorded = await ctx.store.recordRevocationFailure(claim.requestId, worker.owner, failure, nextAttemptAt);
     log.warn({ attempts: recorded, nextAttemptAt, error: failure }, 'revocation not confirmed; access stays due and will be retried');
+    if (recorded >= ctx.work.revocationAlertAfter) await alertRevocationFailing(ctx, claim.requestId, recorded, failure);
   } catch (error) {
     // NB: the failure could not be recorded (database down): the lease lapses and the grant is
     // claimed again then, so it still stays due.
     log.error({ err: error, error: failure }, 'revocation not confirmed, and recording the failure failed; retried when the lease lapses');
   }
   return 'failed';
+}
+
+/** Security hears once per grant that its revocation keeps failing; the retries go on regardless. */
+async function alertRevocationFailing(ctx: AppContext, id: RequestId, attempts: number, lastError: string): Promise<void> {
+  const loaded = ctx.policy.current();
+  const raised = await ctx.store.transaction(async (tx) => {
+    const request = await tx.lockRequest(id);
+    if (!request || request.state === 'revoked') return false;
+    return raiseAlert(tx, revocationFailingAlert(request, attempts, lastError), request, origin, loaded.sha256, ctx.clock.now());
+  });
+  if (raised) ctx.logger.error({ requestId: id, attempts }, 'revocation keeps failing; security alerted');
 }

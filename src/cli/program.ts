@@ -230,7 +230,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
       const { ctx } = await env.app();
       const input = { requester: opts.as, role, duration, ticket, reason: reason.join(' '), breakGlass: opts.breakGlass === true };
       await done(await requestAccess(ctx, input, origin), (r) =>
-        `${r.breakGlass ? `break-glass access granted until ${r.grant?.expiresAt.toISOString() ?? '?'}; review due by ${r.decisionDeadline.toISOString()}` : `request opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}`}\n${r.id}\n`,
+        `${r.breakGlass && r.state === 'approved' ? `break-glass access approved; the ${r.resource.provider} provider did not grant it yet, and the grant is retried automatically` : r.breakGlass ? `break-glass access granted until ${r.grant?.expiresAt.toISOString() ?? '?'}; review due by ${r.decisionDeadline.toISOString()}` : `request opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}`}\n${r.id}\n`,
       );
     });
 
@@ -246,7 +246,9 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
           ? `you had already approved ${r.id}; nothing changed (${r.state})\n`
           : r.state === 'active'
             ? `${r.id} approved and granted until ${r.grant?.expiresAt.toISOString() ?? '?'}\n`
-            : `${r.id}: ${r.approvals.length} of ${r.approvalsRequired} approvals (${r.state})\n`,
+            : r.state === 'approved'
+              ? `${r.id} approved; the ${r.resource.provider} provider did not grant it yet, and the grant is retried automatically\n`
+              : `${r.id}: ${r.approvals.length} of ${r.approvalsRequired} approvals (${r.state})\n`,
       );
     });
 

@@ -19,6 +19,12 @@ const envSchema = z.object({
   LOG_LEVEL: z.enum(logLevels).default('info'),
   /** How often the policy file is checked for changes, in milliseconds. */
   POLICY_POLL_MS: z.coerce.number().int().min(100).max(3_600_000).default(2000),
+  /** Failed grant attempts (provider unavailable) before an approved request is given up. */
+  GRANT_MAX_ATTEMPTS: z.coerce.number().int().min(1).max(100).default(5),
+  /** Failed revocation attempts in a row before security is alerted. */
+  REVOCATION_ALERT_AFTER: z.coerce.number().int().min(1).max(100).default(3),
+  /** Minutes before expiry that the expiring-soon notice is sent. */
+  EXPIRY_NOTICE_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
 });
 
 export interface Config {
@@ -29,6 +35,7 @@ export interface Config {
   readonly host: string;
   readonly logLevel: (typeof logLevels)[number];
   readonly policyPollMs: number;
+  readonly work: { readonly grantMaxAttempts: number; readonly revocationAlertAfter: number; readonly expiryNoticeMinutes: number };
 }
 
 export type ConfigParse = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -50,6 +57,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
       host: e.HOST,
       logLevel: e.LOG_LEVEL,
       policyPollMs: e.POLICY_POLL_MS,
+      work: { grantMaxAttempts: e.GRANT_MAX_ATTEMPTS, revocationAlertAfter: e.REVOCATION_ALERT_AFTER, expiryNoticeMinutes: e.EXPIRY_NOTICE_MINUTES },
     },
   };
 }

@@ -15,6 +15,9 @@ export const auditActions = [
   'revocation_started',
   'revocation_failed',
   'access_revoked',
+  'access_expiring_soon',
+  'grant_shortened',
+  'alert_raised',
   'policy_activated',
   'policy_rejected',
 ] as const;

@@ -1,4 +1,5 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
+import type { Alert } from '../domain/alert';
 import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
@@ -46,6 +47,30 @@ export interface AccessStore {
    */
   recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number>;
   /**
+   * Claims up to `limit` approved requests whose grant is due: never attempted (a crash between the
+   * approval and the provider call) or failed earlier and past its backoff. Like
+   * `claimDueRevocations`: one statement, `FOR UPDATE SKIP LOCKED`, leased to `owner` until
+   * `now + leaseMs`; a lease taken by the approving process keeps the scheduler away meanwhile.
+   */
+  claimDueGrants(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedGrant[]>;
+  /** Gives up `owner`'s grant lease on request `id` (no-op when someone else holds it). */
+  releaseGrantLease(id: RequestId, owner: string): Promise<void>;
+  /** Like `recordRevocationFailure`, for a grant attempt; returns the failed attempts so far. */
+  recordGrantFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number>;
+  /**
+   * Break-glass requests whose review window has passed without enough reviews and that have no
+   * `break_glass_unreviewed` alert yet, oldest deadline first.
+   */
+  unreviewedBreakGlass(now: Date, limit: number): Promise<RequestId[]>;
+  /**
+   * Leases `notifier`'s delivery cursor to `owner` until `now + leaseMs` and returns it, or undefined
+   * when another process holds it or its backoff has not passed. A notifier seen for the first time
+   * starts at the current end of the audit log: it is not sent the history from before it existed.
+   */
+  claimNotificationCursor(notifier: string, owner: string, now: Date, leaseMs: number): Promise<NotificationCursor | undefined>;
+  /** Saves where delivery got to and frees the lease (only while `owner` holds it). */
+  saveNotificationCursor(notifier: string, owner: string, cursor: NotificationCursorUpdate): Promise<void>;
+  /**
    * Up to `limit` pending requests whose decision deadline is at or before `now`, oldest deadline
    * first. Rows another transaction holds locked (being decided right now) are skipped, not waited for.
    */
@@ -61,6 +86,26 @@ export interface AccessStore {
   close(): Promise<void>;
 }
 
+/** An approved request claimed for granting by `claimDueGrants`. */
+export interface ClaimedGrant {
+  readonly requestId: RequestId;
+  /** Failed grant attempts before this claim. */
+  readonly attempts: number;
+}
+
+/** A notifier's position in the audit log. */
+export interface NotificationCursor {
+  /** The last event delivered (or skipped for good). */
+  readonly lastSeq: number;
+  /** Failed deliveries of the event after `lastSeq`, for the backoff. */
+  readonly attempts: number;
+}
+
+export interface NotificationCursorUpdate extends NotificationCursor {
+  readonly nextAttemptAt?: Date;
+  readonly lastError?: string;
+}
+
 /** A grant claimed for revocation by `claimDueRevocations`. */
 export interface ClaimedRevocation {
   readonly requestId: RequestId;
@@ -69,6 +114,7 @@ export interface ClaimedRevocation {
 }
 
 export interface RequestFilter {
+  readonly ids?: readonly RequestId[];
   readonly requester?: Email;
   readonly states?: readonly RequestState[];
   readonly role?: string;
@@ -103,4 +149,16 @@ export interface StoreTransaction {
    * actually removed, and frees its lease. Call it in the transaction that records `revoked`.
    */
   recordGrantRevoked(id: RequestId, at: Date, accessRemoved: boolean): Promise<void>;
+  /**
+   * Leases the grant of approved request `id` to `owner` until `until`: the process that approved
+   * makes the first attempt, and the scheduler's `claimDueGrants` leaves it alone meanwhile.
+   */
+  leaseGrant(id: RequestId, owner: string, until: Date): Promise<void>;
+  /** Records an alert; false (and nothing written) when one of its kind was raised for the request already. */
+  raiseAlert(alert: Alert, at: Date): Promise<boolean>;
+  /**
+   * Marks up to `limit` live grants expiring in (now, until] that have had no expiring-soon notice
+   * as noticed, and returns their requests' ids. Rows other transactions hold are skipped.
+   */
+  claimExpiryNotices(now: Date, until: Date, limit: number): Promise<RequestId[]>;
 }

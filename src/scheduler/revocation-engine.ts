@@ -1,23 +1,28 @@
-import { randomBytes } from 'node:crypto';
-import os from 'node:os';
 import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/app-context';
 import { revokeDueGrants, type RevocationWorker } from '../app/revoke-due-grants';
+import { alertUnreviewedBreakGlass } from '../app/alert-unreviewed-break-glass';
+import { dispatchNotices } from '../app/dispatch-notices';
+import { grantDueRequests } from '../app/grant-due-requests';
+import { noticeExpiringGrants } from '../app/notice-expiring-grants';
 import { timeOutRequests } from '../app/time-out-requests';
-import { systemRandom, type Random } from '../ports/random';
+import type { Notifier } from '../ports/notifier';
+import type { Random } from '../ports/random';
 
 export interface RevocationEngineOptions {
-  /** Lease owner id; default `hostname:pid:random`, distinct for every engine. */
+  /** Lease owner id; default this process's (`ctx.work.instance`). */
   readonly owner?: string;
-  /** How long a claim on a grant holds (default 60 s). */
+  /** How long a claim on a grant holds (default `ctx.work.leaseMs`, 60 s). */
   readonly leaseMs?: number;
   /** Rows claimed at once (default 100); a full batch is followed by another at once. */
   readonly batchSize?: number;
   /** Grants revoked at the same time within a batch (default 4). */
   readonly concurrency?: number;
-  /** Jitter for retry backoff (default: crypto randomness). */
+  /** Jitter for retry backoff (default `ctx.work.random`). */
   readonly random?: Random;
+  /** Where notices (audit events for people) are delivered, each from its own position in the log. */
+  readonly notifiers?: readonly Notifier[];
   /** node-cron expression of the regular sweep (default every second). */
   readonly schedule?: string;
 }
@@ -25,12 +30,20 @@ export interface RevocationEngineOptions {
 /** What one sweep did. */
 export interface SweepResult {
   readonly timedOut: number;
+  /** Grants claimed for revocation. */
   readonly claimed: number;
   readonly revoked: number;
+  /** Revocations that failed this sweep (still due, retried after a backoff). */
   readonly failed: number;
+  /** Approved requests granted by the scheduler (retries, or a crash between approval and grant). */
+  readonly granted: number;
+  /** Expiring-soon notices that came due. */
+  readonly expiryNotices: number;
+  /** Break-glass review alerts raised. */
+  readonly reviewAlerts: number;
 }
 
-const DEFAULTS = { leaseMs: 60_000, batchSize: 100, concurrency: 4, schedule: '* * * * * *' } as const;
+const DEFAULTS = { batchSize: 100, concurrency: 4, schedule: '* * * * * *' } as const;
 // NB: the timer is re-armed after every sweep, so its delay only needs to stay well inside
 // setTimeout's 2^31 ms range; the regular sweep covers the rest.
 const MAX_TIMER_MS = 60_000;
@@ -58,19 +71,24 @@ export class RevocationEngine {
   /** A triggered sweep is queued and has not started: further triggers join it. */
   private triggered = false;
   private stopping = false;
+  private readonly notifiers: readonly Notifier[];
+  /** Notice delivery runs beside the sweeps, so a slow chat platform never delays a revocation. */
+  private noticeTail: Promise<unknown> = Promise.resolve();
+  private noticesTriggered = false;
 
   constructor(
     private readonly ctx: AppContext,
     options: RevocationEngineOptions = {},
   ) {
-    this.owner = options.owner ?? `${os.hostname()}:${process.pid}:${randomBytes(4).toString('hex')}`;
+    this.owner = options.owner ?? ctx.work.instance;
     this.worker = {
       owner: this.owner,
-      leaseMs: options.leaseMs ?? DEFAULTS.leaseMs,
+      leaseMs: options.leaseMs ?? ctx.work.leaseMs,
       batchSize: options.batchSize ?? DEFAULTS.batchSize,
       concurrency: options.concurrency ?? DEFAULTS.concurrency,
-      random: options.random ?? systemRandom,
+      random: options.random ?? ctx.work.random,
     };
+    this.notifiers = options.notifiers ?? [];
     this.schedule = options.schedule ?? DEFAULTS.schedule;
     this.log = ctx.logger.child({ component: 'revocation-engine', owner: this.owner });
   }
@@ -83,7 +101,7 @@ export class RevocationEngine {
     if (this.task) throw new Error('the revocation engine is already running');
     this.stopping = false;
     const first = await this.sweepOnce();
-    if (first.timedOut + first.claimed > 0) this.log.info(first, 'caught up on overdue work at start');
+    if (first.timedOut + first.claimed + first.granted > 0) this.log.info(first, 'caught up on overdue work at start');
     this.task = createTask(this.schedule, () => this.trigger(), { name: `revocation-sweep ${this.owner}`, logger: cronLogger(this.log) });
     await this.task.start();
     return first;
@@ -97,6 +115,28 @@ export class RevocationEngine {
     if (task) await task.destroy();
     this.disarm();
     await this.tail;
+    await this.noticeTail;
+  }
+
+  /**
+   * Delivers waiting notices to every notifier, until each is caught up or blocked on a failure.
+   * Public for tests; the engine runs it after every sweep.
+   */
+  deliverNotices(): Promise<number> {
+    const run = async (): Promise<number> => {
+      let delivered = 0;
+      for (const notifier of this.notifiers) {
+        for (;;) {
+          const batch = await dispatchNotices(this.ctx, notifier, this.owner, this.worker.batchSize);
+          delivered += batch.delivered;
+          if (batch.blocked || batch.read < this.worker.batchSize || this.stopping) break;
+        }
+      }
+      return delivered;
+    };
+    const result = this.noticeTail.then(run, run);
+    this.noticeTail = result.catch(() => undefined);
+    return result;
   }
 
   /**
@@ -133,24 +173,48 @@ export class RevocationEngine {
 
   private async sweep(): Promise<SweepResult> {
     const { batchSize } = this.worker;
-    let timedOut = 0;
-    let claimed = 0;
-    let revoked = 0;
-    let failed = 0;
-    for (;;) {
-      const batch = await timeOutRequests(this.ctx, batchSize);
-      timedOut += batch.timedOut;
-      if (batch.claimed < batchSize || this.stopping) break;
-    }
+    const result = { timedOut: 0, claimed: 0, revoked: 0, failed: 0, granted: 0, expiryNotices: 0, reviewAlerts: 0 };
+    // NB: revocations first: they are what must be on time.
     for (;;) {
       const batch = await revokeDueGrants(this.ctx, this.worker);
-      claimed += batch.claimed;
-      revoked += batch.revoked;
-      failed += batch.failed;
+      result.claimed += batch.claimed;
+      result.revoked += batch.revoked;
+      result.failed += batch.failed;
       if (batch.claimed < batchSize || this.stopping) break;
     }
-    if (!this.stopping) await this.arm();
-    return { timedOut, claimed, revoked, failed };
+    for (;;) {
+      const batch = await grantDueRequests(this.ctx, this.owner, batchSize);
+      result.granted += batch.granted;
+      if (batch.claimed < batchSize || this.stopping) break;
+    }
+    for (;;) {
+      const batch = await timeOutRequests(this.ctx, batchSize);
+      result.timedOut += batch.timedOut;
+      if (batch.claimed < batchSize || this.stopping) break;
+    }
+    for (;;) {
+      const due = await noticeExpiringGrants(this.ctx, batchSize);
+      result.expiryNotices += due;
+      if (due < batchSize || this.stopping) break;
+    }
+    result.reviewAlerts = await alertUnreviewedBreakGlass(this.ctx, batchSize);
+    if (!this.stopping) {
+      await this.arm();
+      this.triggerNotices();
+    }
+    return result;
+  }
+
+  private triggerNotices(): void {
+    if (this.notifiers.length === 0 || this.noticesTriggered || this.stopping) return;
+    this.noticesTriggered = true;
+    this.noticeTail = this.noticeTail.then(() => {
+      this.noticesTriggered = false;
+    });
+    this.deliverNotices().catch((err: unknown) => {
+      // NB: nothing is lost: undelivered notices stay after the stored position for the next try.
+      this.log.error({ err }, 'delivering notices failed; they are retried after the next sweep');
+    });
   }
 
   /** Sets the timer for the nearest future expiry; the regular sweep takes anything already due. */

@@ -6,6 +6,7 @@ import { openDatabase, type Database } from '../adapters/store/open-database';
 import { activatePolicy, recordPolicyRefusal } from '../app/activate-policy';
 import type { AppContext } from '../app/app-context';
 import type { Origin } from '../app/origin';
+import { defaultWorkSettings } from '../app/work-settings';
 import type { Config } from '../config/env';
 import { PolicyFile } from '../config/policy-file';
 import { parsePolicy, principalFor, type LoadedPolicy } from '../domain/policy';
@@ -100,7 +101,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
       const { activated } = await activatePolicy(deps, policyFile.current(), knownProviders, options.origin, config.policyFile);
       if (activated) logger.info({ policySha: policyFile.current().sha256, file: config.policyFile }, 'policy activated');
     }
-    const ctx: AppContext = { store, iam, clock, ids: options.ids ?? randomIds, policy, logger };
+    const ctx: AppContext = { store, iam, clock, ids: options.ids ?? randomIds, policy, logger, work: defaultWorkSettings(config.work) };
     return {
       ctx,
       database,

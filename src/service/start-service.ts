@@ -9,6 +9,8 @@ import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
 import { openApp, type OpenedApp } from './open-app';
+import { LogNotifier } from '../adapters/notify/log/log-notifier';
+import { enforcePolicy } from '../app/enforce-policy';
 
 export interface RunningService {
   readonly app: OpenedApp;
@@ -46,14 +48,17 @@ export async function startService(config: Config, logger: Logger, options: Star
     policyFile.watch(config.policyPollMs, {
       onActivated: async (loaded) => {
         await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
+        await enforceAndLog(app, logger);
       },
       onRefused: async (errors, sha) => {
         await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
       },
     });
 
-    // NB: before serving: a process that starts after a crash or downtime revokes what is overdue first.
-    engine = new RevocationEngine(app.ctx);
+    // NB: before serving: live grants obey the policy now in force (it may have changed while the
+    // service was down), and a process that starts after a crash or downtime revokes what is overdue.
+    await enforceAndLog(app, logger);
+    engine = new RevocationEngine(app.ctx, { notifiers: [new LogNotifier(logger.child({ component: 'notices' }))] });
     await engine.start();
 
     const http = new HttpServer(app.ctx, logger);
@@ -79,4 +84,10 @@ export async function startService(config: Config, logger: Logger, options: Star
     await close();
     throw error;
   }
+}
+
+/** Applies the policy in force to live grants (removed roles, lowered maximums) and says what it did. */
+async function enforceAndLog(app: OpenedApp, logger: Logger): Promise<void> {
+  const { revoked, shortened } = await enforcePolicy(app.ctx, origin);
+  if (revoked.length + shortened.length > 0) logger.warn({ revoked, shortened }, 'policy change applied to live grants');
 }

@@ -38,7 +38,7 @@ describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
     const first = await engine.start();
 
     // Then both were handled before start() returned
-    expect(first).toEqual({ timedOut: 1, claimed: 1, revoked: 1, failed: 0 });
+    expect(first).toEqual({ timedOut: 1, claimed: 1, revoked: 1, failed: 0, granted: 0, expiryNotices: 0, reviewAlerts: 0 });
     expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
     expect((await h.ctx.store.findRequest(pending.id))?.state).toBe('timed_out');
     expect(await h.local.memberships()).toEqual([]);
@@ -51,7 +51,7 @@ describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
 
     // When the engine starts with nothing due
     engine = new RevocationEngine(h.ctx, { random: fixedRandom });
-    expect(await engine.start()).toEqual({ timedOut: 0, claimed: 0, revoked: 0, failed: 0 });
+    expect(await engine.start()).toEqual({ timedOut: 0, claimed: 0, revoked: 0, failed: 0, granted: 0, expiryNotices: 0, reviewAlerts: 0 });
 
     // Then it will wake at 11:00, and not after stop()
     expect(engine.wakeUpAt()).toEqual(sooner.grant?.expiresAt);
@@ -70,7 +70,7 @@ describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
     const result = await engine.sweepOnce();
 
     // Then all five are revoked, in that one sweep
-    expect(result).toEqual({ timedOut: 0, claimed: 5, revoked: 5, failed: 0 });
+    expect(result).toEqual({ timedOut: 0, claimed: 5, revoked: 5, failed: 0, granted: 0, expiryNotices: 0, reviewAlerts: 0 });
     expect([...counting.revoked].sort()).toEqual([...ids].sort());
     expect(await h.ctx.store.listRequests({ states: ['active', 'revoking'] })).toEqual([]);
   });

@@ -6,6 +6,7 @@ import { DrizzleAccessStore } from '../../src/adapters/store/drizzle-access-stor
 import type { Database } from '../../src/adapters/store/open-database';
 import type { AppContext } from '../../src/app/app-context';
 import type { Origin } from '../../src/app/origin';
+import { defaultWorkSettings } from '../../src/app/work-settings';
 import { parsePolicy, type LoadedPolicy } from '../../src/domain/policy';
 import { requestIdFromBytes, type RequestId } from '../../src/domain/request-id';
 import type { Clock } from '../../src/ports/clock';
@@ -95,6 +96,8 @@ export function createHarness(database: Database, policyText: string = examplePo
     ids: new SequentialIds(),
     policy: { current: () => loaded },
     logger: pino({ level: 'silent' }),
+    // NB: jitter fixed at the middle, so backoff delays are exact in tests.
+    work: defaultWorkSettings({ instance: 'test-process', random: { next: () => 0.5 } }),
   };
   return {
     ctx,
@@ -112,4 +115,11 @@ export function createHarness(database: Database, policyText: string = examplePo
 export async function rawSql(database: Database, statement: string): Promise<void> {
   if (database.dialect === 'pglite') await database.client.exec(statement);
   else await database.client.query(statement);
+}
+
+/** Raw SQL rows on either driver, for tests that read behind the store's back. */
+export async function queryRows<T>(database: Database, statement: string, params: unknown[] = []): Promise<T[]> {
+  // NB: the two drivers' query() have the same shape but no common type.
+  const result = database.dialect === 'pglite' ? await database.client.query<T>(statement, params) : await database.client.query(statement, params);
+  return result.rows as T[];
 }

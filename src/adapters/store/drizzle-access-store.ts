@@ -8,10 +8,19 @@ import type { AuditEvent, ChainedAuditEvent } from '../../domain/audit-event';
 import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
-import type { AccessStore, ClaimedRevocation, RequestFilter, StoreTransaction } from '../../ports/access-store';
+import type { Alert } from '../../domain/alert';
+import type {
+  AccessStore,
+  ClaimedGrant,
+  ClaimedRevocation,
+  NotificationCursor,
+  NotificationCursorUpdate,
+  RequestFilter,
+  StoreTransaction,
+} from '../../ports/access-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
-import { accessRequests, activePolicy, approvals, auditEvents, grants, policies } from './schema';
+import { accessRequests, activePolicy, alerts, approvals, auditEvents, grants, notificationCursors, policies } from './schema';
 
 type StoreTx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 type RequestRow = typeof accessRequests.$inferSelect;
@@ -161,6 +170,107 @@ export class DrizzleAccessStore implements AccessStore {
     });
   }
 
+  claimDueGrants(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedGrant[]> {
+    return guard('claimDueGrants', async () => {
+      const at = instantParam(now);
+      const leaseUntil = instantParam(new Date(now.getTime() + Math.max(0, leaseMs)));
+      // NB: as in claimDueRevocations, every condition is on the locked row itself, so a row granted
+      // or claimed by another replica after our snapshot is re-checked and dropped.
+      const result = await this.db.execute(sql`
+        UPDATE access_requests SET grant_lease_owner = ${owner}, grant_lease_until = ${leaseUntil}
+        WHERE id IN (
+          SELECT id FROM access_requests
+          WHERE state = 'approved' AND kind = 'access'
+            AND (grant_lease_until IS NULL OR grant_lease_until <= ${at})
+            AND (next_grant_at IS NULL OR next_grant_at <= ${at})
+          ORDER BY created_at, id
+          LIMIT ${Math.max(0, Math.floor(limit))}
+          FOR UPDATE SKIP LOCKED
+        )
+        AND state = 'approved'
+        RETURNING id, grant_attempts`);
+      const rows = (result as unknown as { rows: { id: string; grant_attempts: number | string }[] }).rows;
+      return rows.map((row) => ({ requestId: row.id as RequestId, attempts: Number(row.grant_attempts) }));
+    });
+  }
+
+  releaseGrantLease(id: RequestId, owner: string): Promise<void> {
+    return guard('releaseGrantLease', async () => {
+      await this.db
+        .update(accessRequests)
+        .set({ grantLeaseOwner: null, grantLeaseUntil: null })
+        .where(and(eq(accessRequests.id, id), eq(accessRequests.grantLeaseOwner, owner)));
+    });
+  }
+
+  recordGrantFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
+    return guard('recordGrantFailure', async () => {
+      const next = instantParam(nextAttemptAt);
+      const ours = sql`(grant_lease_owner IS NULL OR grant_lease_owner = ${owner})`;
+      const result = await this.db.execute(sql`
+        UPDATE access_requests SET
+          grant_attempts = grant_attempts + 1,
+          last_grant_error = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
+          next_grant_at = CASE WHEN ${ours} THEN ${next} ELSE next_grant_at END,
+          grant_lease_until = CASE WHEN ${ours} THEN NULL ELSE grant_lease_until END,
+          grant_lease_owner = CASE WHEN ${ours} THEN NULL ELSE grant_lease_owner END
+        WHERE id = ${id}
+        RETURNING grant_attempts`);
+      const [row] = (result as unknown as { rows: { grant_attempts: number | string }[] }).rows;
+      return row ? Number(row.grant_attempts) : 0;
+    });
+  }
+
+  unreviewedBreakGlass(now: Date, limit: number): Promise<RequestId[]> {
+    return guard('unreviewedBreakGlass', async () => {
+      const result = await this.db.execute(sql`
+        SELECT r.id FROM access_requests r
+        WHERE r.break_glass AND r.decision_deadline <= ${instantParam(now)}
+          AND r.state IN ('active', 'revoking', 'revoked')
+          AND (SELECT count(*) FROM approvals a WHERE a.request_id = r.id) < r.approvals_required
+          AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.kind = 'break_glass_unreviewed' AND x.request_id = r.id)
+        ORDER BY r.decision_deadline, r.id
+        LIMIT ${Math.max(0, Math.floor(limit))}`);
+      return (result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id as RequestId);
+    });
+  }
+
+  claimNotificationCursor(notifier: string, owner: string, now: Date, leaseMs: number): Promise<NotificationCursor | undefined> {
+    return guard('claimNotificationCursor', async () => {
+      const at = instantParam(now);
+      const leaseUntil = instantParam(new Date(now.getTime() + Math.max(0, leaseMs)));
+      // NB: a new notifier starts at the end of the log; ON CONFLICT leaves an existing cursor alone.
+      await this.db.execute(sql`
+        INSERT INTO notification_cursors (notifier, last_seq)
+        VALUES (${notifier}, COALESCE((SELECT max(seq) FROM audit_events), 0))
+        ON CONFLICT (notifier) DO NOTHING`);
+      const result = await this.db.execute(sql`
+        UPDATE notification_cursors SET lease_owner = ${owner}, lease_until = ${leaseUntil}
+        WHERE notifier = ${notifier}
+          AND (lease_until IS NULL OR lease_until <= ${at} OR lease_owner = ${owner})
+          AND (next_attempt_at IS NULL OR next_attempt_at <= ${at})
+        RETURNING last_seq, attempts`);
+      const [row] = (result as unknown as { rows: { last_seq: number | string; attempts: number | string }[] }).rows;
+      return row && { lastSeq: Number(row.last_seq), attempts: Number(row.attempts) };
+    });
+  }
+
+  saveNotificationCursor(notifier: string, owner: string, cursor: NotificationCursorUpdate): Promise<void> {
+    return guard('saveNotificationCursor', async () => {
+      await this.db
+        .update(notificationCursors)
+        .set({
+          lastSeq: cursor.lastSeq,
+          attempts: cursor.attempts,
+          nextAttemptAt: cursor.nextAttemptAt ?? null,
+          lastError: cursor.lastError?.slice(0, MAX_LAST_ERROR_LENGTH) ?? null,
+          leaseOwner: null,
+          leaseUntil: null,
+        })
+        .where(and(eq(notificationCursors.notifier, notifier), eq(notificationCursors.leaseOwner, owner)));
+    });
+  }
+
   claimTimedOutRequests(now: Date, limit: number): Promise<RequestId[]> {
     return guard('claimTimedOutRequests', async () => {
       const rows = await this.db
@@ -245,6 +355,41 @@ class DrizzleStoreTransaction implements StoreTransaction {
         .update(grants)
         .set({ revokedAt: at, accessRemoved, leaseOwner: null, leaseUntil: null, nextAttemptAt: null })
         .where(and(eq(grants.requestId, id), isNull(grants.revokedAt)));
+    });
+  }
+
+  leaseGrant(id: RequestId, owner: string, until: Date): Promise<void> {
+    return guard('leaseGrant', async () => {
+      await this.tx.update(accessRequests).set({ grantLeaseOwner: owner, grantLeaseUntil: until }).where(eq(accessRequests.id, id));
+    });
+  }
+
+  raiseAlert(alert: Alert, at: Date): Promise<boolean> {
+    return guard('raiseAlert', async () => {
+      const inserted = await this.tx
+        .insert(alerts)
+        .values({ kind: alert.kind, requestId: alert.requestId, raisedAt: at, message: alert.message })
+        .onConflictDoNothing({ target: [alerts.kind, alerts.requestId] })
+        .returning({ id: alerts.id });
+      return inserted.length > 0;
+    });
+  }
+
+  claimExpiryNotices(now: Date, until: Date, limit: number): Promise<RequestId[]> {
+    return guard('claimExpiryNotices', async () => {
+      const result = await this.tx.execute(sql`
+        UPDATE grants SET expiry_notice_at = ${instantParam(now)}
+        WHERE request_id IN (
+          SELECT g.request_id FROM grants g JOIN access_requests r ON r.id = g.request_id
+          WHERE r.state = 'active' AND g.revoked_at IS NULL AND g.expiry_notice_at IS NULL
+            AND g.expires_at > ${instantParam(now)} AND g.expires_at <= ${instantParam(until)}
+          ORDER BY g.expires_at, g.request_id
+          LIMIT ${Math.max(0, Math.floor(limit))}
+          FOR UPDATE OF g SKIP LOCKED
+        )
+        AND expiry_notice_at IS NULL
+        RETURNING request_id`);
+      return (result as unknown as { rows: { request_id: string }[] }).rows.map((row) => row.request_id as RequestId);
     });
   }
 
@@ -343,7 +488,8 @@ class DrizzleStoreTransaction implements StoreTransaction {
         })
         .onConflictDoUpdate({
           target: grants.requestId,
-          set: { expiresAt: request.grant.expiresAt },
+          // NB: a moved expiry (an extension, a shortening) is due its own expiring-soon notice.
+          set: { expiresAt: request.grant.expiresAt, expiryNoticeAt: null },
           setWhere: sql`${grants.expiresAt} IS DISTINCT FROM ${request.grant.expiresAt.toISOString()}::timestamptz`,
         });
     }
@@ -395,6 +541,7 @@ function requestColumns(request: AccessRequest): RequestInsert {
 /** Newest first, with approvals and grant windows. */
 async function selectRequests(db: StoreDatabase, filter: RequestFilter): Promise<AccessRequest[]> {
   const conditions: SQL[] = [];
+  if (filter.ids !== undefined) conditions.push(inArray(accessRequests.id, [...filter.ids]));
   if (filter.requester !== undefined) conditions.push(eq(accessRequests.requester, filter.requester));
   if (filter.states !== undefined) conditions.push(inArray(accessRequests.state, [...filter.states]));
   if (filter.role !== undefined) conditions.push(eq(accessRequests.role, filter.role));

@@ -16,6 +16,7 @@ import {
   unique,
 } from 'drizzle-orm/pg-core';
 import { endCauses, requestKinds, requestStates } from '../../domain/access-request';
+import { alertKinds } from '../../domain/alert';
 
 // NB: every instant is a timestamptz read back as a Date; the store writes millisecond Dates, so
 // values round-trip exactly (the audit hash covers `occurredAt.toISOString()`).
@@ -24,6 +25,7 @@ const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'd
 export const requestState = pgEnum('request_state', requestStates);
 export const requestKind = pgEnum('request_kind', requestKinds);
 export const endCause = pgEnum('end_cause', endCauses);
+export const alertKind = pgEnum('alert_kind', alertKinds);
 
 export const accessRequests = pgTable(
   'access_requests',
@@ -51,6 +53,14 @@ export const accessRequests = pgTable(
     endedBy: text('ended_by'),
     policySha: text('policy_sha').notNull(),
     version: integer('version').notNull(),
+    // The scheduler's bookkeeping for granting an approved request (not part of the domain's view):
+    // the first attempt is leased by whoever approved, retries back off, and `grant_attempts` counts
+    // failures until the request is given up as `failed`.
+    grantAttempts: integer('grant_attempts').notNull().default(0),
+    nextGrantAt: instant('next_grant_at'),
+    grantLeaseOwner: text('grant_lease_owner'),
+    grantLeaseUntil: instant('grant_lease_until'),
+    lastGrantError: text('last_grant_error'),
   },
   (t) => [
     foreignKey({ name: 'access_requests_parent_id_fk', columns: [t.parentId], foreignColumns: [t.id] }),
@@ -96,6 +106,9 @@ export const grants = pgTable(
     lastError: text('last_error'),
     revokedAt: instant('revoked_at'),
     accessRemoved: boolean('access_removed'),
+    // NB: when the expiring-soon notice went out; cleared when an extension moves `expires_at`, so
+    // each expiry gets its one notice.
+    expiryNoticeAt: instant('expiry_notice_at'),
   },
   (t) => [index('grants_expires_at_idx').on(t.expiresAt)],
 );
@@ -148,3 +161,35 @@ export const localIamMemberships = pgTable(
   },
   (t) => [primaryKey({ name: 'local_iam_memberships_pk', columns: [t.principal, t.role, t.targetKey] })],
 );
+
+/**
+ * Security alerts. At most one per kind and request (the unique key makes raising one idempotent
+ * across retries and replicas); each is also an `alert_raised` audit event written with it.
+ */
+export const alerts = pgTable(
+  'alerts',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    kind: alertKind('kind').notNull(),
+    // NB: no foreign key, like audit events: alerts outlive what they mention.
+    requestId: text('request_id').notNull(),
+    raisedAt: instant('raised_at').notNull(),
+    message: text('message').notNull(),
+  },
+  (t) => [unique('alerts_kind_request_id_unique').on(t.kind, t.requestId), index('alerts_raised_at_idx').on(t.raisedAt)],
+);
+
+/**
+ * How far each notifier (chat platform, log) has delivered the audit log: the audit log is the
+ * outbox, so a notice can never be lost by a crash or an outage between a state change and its
+ * message. Leased like grants, so one replica delivers at a time and in order.
+ */
+export const notificationCursors = pgTable('notification_cursors', {
+  notifier: text('notifier').primaryKey(),
+  lastSeq: bigint('last_seq', { mode: 'number' }).notNull(),
+  attempts: integer('attempts').notNull().default(0),
+  nextAttemptAt: instant('next_attempt_at'),
+  leaseOwner: text('lease_owner'),
+  leaseUntil: instant('lease_until'),
+  lastError: text('last_error'),
+});

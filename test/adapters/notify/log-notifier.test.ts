@@ -1,0 +1,39 @@
+import { Writable } from 'node:stream';
+import { LogNotifier } from '../../../src/adapters/notify/log/log-notifier';
+import { createLogger } from '../../../src/config/logger';
+import type { ChainedAuditEvent } from '../../../src/domain/audit-event';
+
+function sink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
+  const chunks: string[] = [];
+  const stream = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      chunks.push(chunk.toString());
+      done();
+    },
+  });
+  return { stream, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
+}
+
+function event(seq: number, action: string, data: Record<string, unknown>): ChainedAuditEvent {
+  return { seq, occurredAt: new Date('2026-03-03T10:00:00.000Z'), actor: 'system', action, requestId: 'ABCDEFGH', data, prevHash: '0'.repeat(64), hash: String(seq).padStart(64, '0') };
+}
+
+describe('LogNotifier', () => {
+  it('logs a grant as a notice and an alert as a warning, with user text under input', async () => {
+    // Given a log notifier writing JSON lines to a sink
+    const { stream, lines } = sink();
+    const notifier = new LogNotifier(createLogger('info', stream));
+
+    // When it is given a grant, an alert and an event nobody is told about one by one
+    await notifier.deliver({ event: event(1, 'access_granted', { requester: 'dave@example.com', role: 'sandbox-admin', expiresAt: '2026-03-03T12:00:00.000Z', ticket: 'OPS-1' }) });
+    await notifier.deliver({ event: event(2, 'alert_raised', { alert: 'revocation_failing', message: 'Revoking sandbox-admin from dave has failed 3 times' }) });
+    await notifier.deliver({ event: event(3, 'approval_recorded', { requester: 'dave@example.com' }) });
+
+    // Then two lines: the notice at info, the alert at warn
+    const [granted, alert, ...rest] = lines();
+    expect(rest).toEqual([]);
+    expect(granted).toMatchObject({ level: 30, msg: 'notice', notice: 'access_granted', seq: 1, requestId: 'ABCDEFGH' });
+    expect((granted?.input as { summary: string }).summary).toBe('dave@example.com was granted sandbox-admin until 2026-03-03T12:00:00.000Z (request ABCDEFGH, ticket OPS-1)');
+    expect(alert).toMatchObject({ level: 40, msg: 'security alert', notice: 'alert_raised', input: { summary: 'Revoking sandbox-admin from dave has failed 3 times' } });
+  });
+});
