@@ -27,3 +27,24 @@ export async function commitTransition(
 export function notFound(id: RequestId | string): { ok: false; refusal: Refusal } {
   return { ok: false, refusal: { code: 'not_pending', message: `There is no request ${id}. Check the id with \`list\`.` } };
 }
+
+/**
+ * `commitTransition` for many transitions at once: one save for all the changed requests and one
+ * append for all their events, in the caller's transaction. Outcomes come back in the same order.
+ */
+export async function commitTransitions(
+  tx: StoreTransaction,
+  transitions: readonly Transition[],
+  origin: Origin,
+  policySha: string,
+  at: Date,
+): Promise<Outcome<AccessRequest>[]> {
+  const changed = transitions.flatMap((t) => (t.ok && t.events.length > 0 ? [t] : []));
+  const saved = new Map((await tx.saveRequests(changed.map((t) => t.request))).map((r) => [r.id, r]));
+  await tx.appendAudit(stamp(changed.flatMap((t) => t.events), origin, policySha), at);
+  return transitions.map((t): Outcome<AccessRequest> => {
+    if (!t.ok) return t;
+    const after = t.events.length > 0 ? saved.get(t.request.id) : undefined;
+    return after ? { ok: true, value: after, changed: true } : { ok: true, value: t.request, changed: false };
+  });
+}

@@ -1,11 +1,13 @@
 import type { AccessRequest } from '../domain/access-request';
 import type { Email } from '../domain/email';
+import type { LoadedPolicy } from '../domain/policy';
 import { beginRevocation, completeRevocation, type RevocationCause } from '../domain/lifecycle/revoke';
-import { requestEvent } from '../domain/lifecycle/transition';
-import { SYSTEM_ACTOR } from '../domain/audit-event';
+import { requestEvent, type Transition } from '../domain/lifecycle/transition';
+import { SYSTEM_ACTOR, type AuditEvent } from '../domain/audit-event';
 import type { RequestId } from '../domain/request-id';
+import type { StoreTransaction } from '../ports/access-store';
 import type { AppContext } from './app-context';
-import { commitTransition, notFound } from './commit-transition';
+import { commitTransitions, notFound } from './commit-transition';
 import { grantSpecOf, providerFor } from './grant-access';
 import type { Origin } from './origin';
 import { stamp } from './origin';
@@ -25,45 +27,104 @@ export async function revokeAccess(
   origin: Origin,
 ): Promise<Outcome<AccessRequest>> {
   const loaded = ctx.policy.current();
-  const started = await ctx.store.transaction(async (tx) => {
-    const request = await tx.lockRequest(id);
-    if (!request) return notFound(id);
-    const now = ctx.clock.now();
-    return commitTransition(tx, beginRevocation(request, cause, by, loaded.policy, now), origin, loaded.sha256, now);
-  });
+  const [started = notFound(id)] = await ctx.store.transaction((tx) => startRevocations(ctx, tx, [id], by, cause, origin, loaded));
   if (!started.ok || started.value.state === 'revoked') return started;
 
-  const request = started.value;
-  const log = ctx.logger.child({ requestId: id, provider: request.resource.provider });
-  // NB: one person can hold the same access through two live grants (a second request while the
-  // first runs). Ending one must not cut the other short: the provider is asked only when no
-  // other live grant covers the same role and target, and the audit trail says which one does.
-  const coveredBy = await otherLiveGrant(ctx, request);
-  let removed = false;
-  try {
-    if (!coveredBy) ({ removed } = await providerFor(ctx, request).revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now())));
-  } catch (error) {
-    const message = error instanceof Error ? error.message : String(error);
-    log.error({ err: error }, 'revocation failed; access is still live and stays due');
-    await ctx.store.transaction(async (tx) => {
-      const now = ctx.clock.now();
-      const event = requestEvent('revocation_failed', SYSTEM_ACTOR, request, { error: message });
-      await tx.appendAudit(stamp([event], origin, loaded.sha256), now);
-    });
-    throw error;
-  }
-  const outcome = await ctx.store.transaction(async (tx) => {
-    const current = await tx.lockRequest(id);
-    if (!current) return notFound(id);
-    const now = ctx.clock.now();
-    const note = coveredBy ? `access kept: live grant ${coveredBy} covers the same role and target` : undefined;
-    const completed = await commitTransition(tx, completeRevocation(current, removed, now, note), origin, loaded.sha256, now);
-    // NB: in the same transaction as `revoked`, so the scheduler never claims a grant that is done.
-    if (completed.ok && completed.changed) await tx.recordGrantRevoked(id, now, removed);
-    return completed;
-  });
-  if (outcome.ok && outcome.changed) log.info({ accessRemoved: removed, cause }, 'access revoked');
+  const result = await revokeAtProvider(ctx, started.value);
+  const [outcome = notFound(id)] = await ctx.store.transaction((tx) => finishRevocations(ctx, tx, [{ request: started.value, result }], origin, loaded));
+  if (!result.ok) throw result.error;
+  if (outcome.ok && outcome.changed) ctx.logger.info({ requestId: id, accessRemoved: result.removed, cause }, 'access revoked');
   return outcome.ok ? { ...outcome, changed: started.changed || outcome.changed } : outcome;
+}
+
+/** What the provider said about one revocation. */
+export type ProviderRevocation = { ok: true; removed: boolean; coveredBy?: RequestId } | { ok: false; error: unknown };
+
+/**
+ * Step 1, in the caller's transaction: records `revoking` for each request (or finds it so already:
+ * a crash, an earlier failure; a cause recorded then, such as an early revoke, is kept). One
+ * outcome per id, in order.
+ */
+export async function startRevocations(
+  ctx: AppContext,
+  tx: StoreTransaction,
+  ids: readonly RequestId[],
+  by: Email | undefined,
+  cause: RevocationCause,
+  origin: Origin,
+  loaded: LoadedPolicy,
+): Promise<Outcome<AccessRequest>[]> {
+  const locked = new Map((await tx.lockRequests(ids)).map((r) => [r.id, r]));
+  const now = ctx.clock.now();
+  const transitions = ids.map((id) => {
+    const request = locked.get(id);
+    return request ? beginRevocation(request, cause, by, loaded.policy, now) : notFound(id);
+  });
+  return commitTransitions(tx, transitions, origin, loaded.sha256, now);
+}
+
+/**
+ * Step 2, outside any transaction: asks the provider to remove the access, unless another live grant
+ * still covers the same role and target for the same person (a second request while the first
+ * runs): ending one grant must not cut the other short. Never throws.
+ */
+export async function revokeAtProvider(ctx: AppContext, request: AccessRequest): Promise<ProviderRevocation> {
+  try {
+    const coveredBy = await otherLiveGrant(ctx, request);
+    if (coveredBy) return { ok: true, removed: false, coveredBy };
+    const { removed } = await providerFor(ctx, request).revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now()));
+    return { ok: true, removed };
+  } catch (error) {
+    ctx.logger.error({ err: error, requestId: request.id, provider: request.resource.provider }, 'revocation failed; access is still live and stays due');
+    return { ok: false, error };
+  }
+}
+
+/**
+ * Step 3, in the caller's transaction: records `revoked` for each revocation the provider confirmed
+ * (and marks its grant so), and a `revocation_failed` event for each it did not. One outcome per
+ * item, in order; a failed one comes back still `revoking`.
+ */
+export async function finishRevocations(
+  ctx: AppContext,
+  tx: StoreTransaction,
+  items: readonly { request: AccessRequest; result: ProviderRevocation }[],
+  origin: Origin,
+  loaded: LoadedPolicy,
+): Promise<Outcome<AccessRequest>[]> {
+  const now = ctx.clock.now();
+  const locked = new Map((await tx.lockRequests(items.flatMap(({ request, result }) => (result.ok ? [request.id] : [])))).map((r) => [r.id, r]));
+  const outcomes: Outcome<AccessRequest>[] = [];
+  const completions: { index: number; removed: boolean; transition: Transition }[] = [];
+  const failures: AuditEvent[] = [];
+  items.forEach(({ request, result }, index) => {
+    if (!result.ok) {
+      // NB: a failure changes no row, only the log: the request stays `revoking`, still due.
+      const message = result.error instanceof Error ? result.error.message : String(result.error);
+      failures.push(requestEvent('revocation_failed', SYSTEM_ACTOR, request, { error: message }));
+      outcomes[index] = { ok: true, value: request, changed: false };
+      return;
+    }
+    const current = locked.get(request.id);
+    if (!current) {
+      outcomes[index] = notFound(request.id);
+      return;
+    }
+    const note = result.coveredBy ? `access kept: live grant ${result.coveredBy} covers the same role and target` : undefined;
+    completions.push({ index, removed: result.removed, transition: completeRevocation(current, result.removed, now, note) });
+  });
+  const committed = await commitTransitions(tx, completions.map((c) => c.transition), origin, loaded.sha256, now);
+  const revoked: { id: RequestId; accessRemoved: boolean }[] = [];
+  committed.forEach((outcome, k) => {
+    const completion = completions[k];
+    if (!completion) return;
+    outcomes[completion.index] = outcome;
+    if (outcome.ok && outcome.changed && outcome.value.state === 'revoked') revoked.push({ id: outcome.value.id, accessRemoved: completion.removed });
+  });
+  if (failures.length > 0) await tx.appendAudit(stamp(failures, origin, loaded.sha256), now);
+  // NB: in the same transaction as `revoked`, so the scheduler never claims a grant that is done.
+  await tx.recordGrantsRevoked(revoked, now);
+  return outcomes;
 }
 
 async function otherLiveGrant(ctx: AppContext, request: AccessRequest): Promise<AccessRequest['id'] | undefined> {

@@ -124,6 +124,8 @@ export interface RequestFilter {
 export interface StoreTransaction {
   /** Reads the request and locks its row until the transaction ends (SELECT … FOR UPDATE). */
   lockRequest(id: RequestId): Promise<AccessRequest | undefined>;
+  /** `lockRequest` for many, locked in id order; returns those found, in the order of `ids`. */
+  lockRequests(ids: readonly RequestId[]): Promise<AccessRequest[]>;
   /** Same as `AccessStore.listRequests`, inside the transaction (never call the store itself inside one). */
   listRequests(filter: RequestFilter): Promise<AccessRequest[]>;
   /** Inserts a new request; throws `StoreError` code `duplicate_id` when the id is taken. */
@@ -134,6 +136,8 @@ export interface StoreTransaction {
    * Returns the request with its version incremented.
    */
   saveRequest(request: AccessRequest): Promise<AccessRequest>;
+  /** `saveRequest` for many in one statement; any version conflict fails them all. */
+  saveRequests(requests: readonly AccessRequest[]): Promise<AccessRequest[]>;
   /**
    * Appends events to the hash chain at `at`. Appends are serialised across processes (advisory
    * transaction lock), so the chain stays linear with any number of replicas.
@@ -145,10 +149,10 @@ export interface StoreTransaction {
   activePolicySha(): Promise<string | undefined>;
   policyText(sha256: string): Promise<string | undefined>;
   /**
-   * Marks the grant of `id` revoked at `at` (the provider confirmed), with whether access was
-   * actually removed, and frees its lease. Call it in the transaction that records `revoked`.
+   * Marks grants revoked at `at` (the provider confirmed), each with whether access was actually
+   * removed, and frees their leases. Call it in the transaction that records `revoked`.
    */
-  recordGrantRevoked(id: RequestId, at: Date, accessRemoved: boolean): Promise<void>;
+  recordGrantsRevoked(revoked: readonly { id: RequestId; accessRemoved: boolean }[], at: Date): Promise<void>;
   /**
    * Leases the grant of approved request `id` to `owner` until `until`: the process that approved
    * makes the first attempt, and the scheduler's `claimDueGrants` leaves it alone meanwhile.

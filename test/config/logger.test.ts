@@ -1,17 +1,6 @@
-import { Writable } from 'node:stream';
+import { logSink as sink } from '../support/log-sink';
 import { createLogger } from '../../src/config/logger';
 
-/** Collects the JSON lines pino writes. */
-function sink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, lines: () => chunks.join('').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 describe('createLogger', () => {
   it('redacts tokens, passwords and database URLs, at the top level and one level down', () => {

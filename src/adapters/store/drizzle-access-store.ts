@@ -312,13 +312,11 @@ class DrizzleStoreTransaction implements StoreTransaction {
   constructor(private readonly tx: StoreTx) {}
 
   lockRequest(id: RequestId): Promise<AccessRequest | undefined> {
-    return guard('lockRequest', async () => {
-      // NB: details are read by later statements: in READ COMMITTED each statement sees what was
-      // committed before it started, so after waiting for the lock they include the holder's writes
-      // (a join in the locking statement would keep its pre-lock snapshot of the joined tables).
-      const [row] = await this.tx.select().from(accessRequests).where(eq(accessRequests.id, id)).for('update');
-      return row ? (await withDetails(this.tx, [row]))[0] : undefined;
-    });
+    return guard('lockRequest', async () => (await this.lock([id]))[0]);
+  }
+
+  lockRequests(ids: readonly RequestId[]): Promise<AccessRequest[]> {
+    return guard('lockRequests', () => this.lock(ids));
   }
 
   listRequests(filter: RequestFilter): Promise<AccessRequest[]> {
@@ -330,7 +328,11 @@ class DrizzleStoreTransaction implements StoreTransaction {
   }
 
   saveRequest(request: AccessRequest): Promise<AccessRequest> {
-    return guard('saveRequest', () => this.save(request));
+    return guard('saveRequest', async () => (await this.save([request]))[0] as AccessRequest);
+  }
+
+  saveRequests(requests: readonly AccessRequest[]): Promise<AccessRequest[]> {
+    return guard('saveRequests', () => this.save(requests));
   }
 
   appendAudit(events: readonly AuditEvent[], at: Date): Promise<ChainedAuditEvent[]> {
@@ -349,12 +351,15 @@ class DrizzleStoreTransaction implements StoreTransaction {
     return guard('policyText', () => readPolicyText(this.tx, sha256));
   }
 
-  recordGrantRevoked(id: RequestId, at: Date, accessRemoved: boolean): Promise<void> {
-    return guard('recordGrantRevoked', async () => {
-      await this.tx
-        .update(grants)
-        .set({ revokedAt: at, accessRemoved, leaseOwner: null, leaseUntil: null, nextAttemptAt: null })
-        .where(and(eq(grants.requestId, id), isNull(grants.revokedAt)));
+  recordGrantsRevoked(revoked: readonly { id: RequestId; accessRemoved: boolean }[], at: Date): Promise<void> {
+    return guard('recordGrantsRevoked', async () => {
+      if (revoked.length === 0) return;
+      const rows = JSON.stringify(revoked.map((r) => ({ id: r.id, removed: r.accessRemoved })));
+      await this.tx.execute(sql`
+        UPDATE grants AS g SET revoked_at = ${instantParam(at)}, access_removed = v.removed,
+          lease_owner = NULL, lease_until = NULL, next_attempt_at = NULL
+        FROM jsonb_to_recordset(${rows}::jsonb) AS v(id text, removed boolean)
+        WHERE g.request_id = v.id AND g.revoked_at IS NULL`);
     });
   }
 
@@ -402,26 +407,78 @@ class DrizzleStoreTransaction implements StoreTransaction {
       .onConflictDoNothing({ target: accessRequests.id })
       .returning({ id: accessRequests.id });
     if (inserted.length === 0) throw new StoreError('duplicate_id', `request id ${request.id} is already taken`);
-    await this.writeDetails(request);
+    await this.writeDetails([request]);
   }
 
-  private async save(request: AccessRequest): Promise<AccessRequest> {
-    const version = request.version + 1;
-    const { id: _id, kind: _kind, parentId: _parentId, requester: _requester, createdAt: _createdAt, ...changes } =
-      requestColumns(request);
-    const updated = await this.tx
-      .update(accessRequests)
-      .set({ ...changes, version })
-      .where(and(eq(accessRequests.id, request.id), eq(accessRequests.version, request.version)))
-      .returning({ version: accessRequests.version });
-    if (updated.length === 0) {
-      throw new StoreError(
-        'version_conflict',
-        `request ${request.id} was changed by someone else (expected version ${request.version})`,
-      );
+  /**
+   * Locks the rows in id order (so two lockers of overlapping sets cannot deadlock), then reads their
+   * details. NB: details are read by later statements: in READ COMMITTED each statement sees what was
+   * committed before it started, so after waiting for the locks they include the holders' writes (a
+   * join in the locking statement would keep its pre-lock snapshot of the joined tables).
+   */
+  private async lock(ids: readonly RequestId[]): Promise<AccessRequest[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.tx
+      .select()
+      .from(accessRequests)
+      .where(inArray(accessRequests.id, [...ids]))
+      .orderBy(asc(accessRequests.id))
+      .for('update');
+    const byId = new Map((await withDetails(this.tx, rows)).map((r) => [r.id as string, r]));
+    return ids.flatMap((id) => byId.get(id) ?? []);
+  }
+
+  /** One UPDATE for all the rows, each checked against its version; then their details. */
+  private async save(requests: readonly AccessRequest[]): Promise<AccessRequest[]> {
+    if (requests.length === 0) return [];
+    const rows = JSON.stringify(
+      requests.map((request) => {
+        const c = requestColumns(request);
+        return {
+          id: c.id,
+          version: c.version,
+          role: c.role,
+          provider: c.provider,
+          target: c.target,
+          duration_minutes: c.durationMinutes,
+          ticket: c.ticket,
+          reason: c.reason,
+          break_glass: c.breakGlass,
+          state: c.state,
+          approvals_required: c.approvalsRequired,
+          decision_deadline: iso(c.decisionDeadline),
+          denied_by: c.deniedBy,
+          denied_at: iso(c.deniedAt),
+          denial_reason: c.denialReason,
+          ended_at: iso(c.endedAt),
+          end_cause: c.endCause,
+          ended_by: c.endedBy,
+          policy_sha: c.policySha,
+        };
+      }),
+    );
+    const result = await this.tx.execute(sql`
+      UPDATE access_requests AS r SET
+        role = v.role, provider = v.provider, target = v.target, duration_minutes = v.duration_minutes,
+        ticket = v.ticket, reason = v.reason, break_glass = v.break_glass, state = v.state::request_state,
+        approvals_required = v.approvals_required, decision_deadline = v.decision_deadline,
+        denied_by = v.denied_by, denied_at = v.denied_at, denial_reason = v.denial_reason,
+        ended_at = v.ended_at, end_cause = v.end_cause::end_cause, ended_by = v.ended_by,
+        policy_sha = v.policy_sha, version = r.version + 1
+      FROM jsonb_to_recordset(${rows}::jsonb) AS v(
+        id text, version integer, role text, provider text, target jsonb, duration_minutes integer,
+        ticket text, reason text, break_glass boolean, state text, approvals_required integer,
+        decision_deadline timestamptz, denied_by text, denied_at timestamptz, denial_reason text,
+        ended_at timestamptz, end_cause text, ended_by text, policy_sha text)
+      WHERE r.id = v.id AND r.version = v.version
+      RETURNING r.id`);
+    const saved = new Set((result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id));
+    const conflict = requests.find((request) => !saved.has(request.id));
+    if (conflict) {
+      throw new StoreError('version_conflict', `request ${conflict.id} was changed by someone else (expected version ${conflict.version})`);
     }
-    await this.writeDetails(request);
-    return { ...request, version };
+    await this.writeDetails(requests);
+    return requests.map((request) => ({ ...request, version: request.version + 1 }));
   }
 
   private async append(events: readonly AuditEvent[], at: Date): Promise<ChainedAuditEvent[]> {
@@ -466,34 +523,43 @@ class DrizzleStoreTransaction implements StoreTransaction {
       });
   }
 
-  /** New approvals (existing ones are left alone) and the grant window. */
-  private async writeDetails(request: AccessRequest): Promise<void> {
-    if (request.approvals.length > 0) {
-      await this.tx
-        .insert(approvals)
-        .values(request.approvals.map((a) => ({ requestId: request.id, approver: a.approver, approvedAt: a.at })))
-        .onConflictDoNothing({ target: [approvals.requestId, approvals.approver] });
+  /** New approvals (existing ones are left alone) and grant windows, for all the requests at once. */
+  private async writeDetails(requests: readonly AccessRequest[]): Promise<void> {
+    const approvalRows = requests.flatMap((request) => request.approvals.map((a) => ({ requestId: request.id, approver: a.approver, approvedAt: a.at })));
+    if (approvalRows.length > 0) {
+      await this.tx.insert(approvals).values(approvalRows).onConflictDoNothing({ target: [approvals.requestId, approvals.approver] });
     }
-    if (request.grant) {
+    const grantRows = requests.flatMap((request) =>
+      request.grant
+        ? [
+            {
+              requestId: request.id,
+              provider: request.resource.provider,
+              target: { ...request.resource.target },
+              principal: request.requester,
+              role: request.role,
+              grantedAt: request.grant.grantedAt,
+              expiresAt: request.grant.expiresAt,
+            },
+          ]
+        : [],
+    );
+    if (grantRows.length > 0) {
       await this.tx
         .insert(grants)
-        .values({
-          requestId: request.id,
-          provider: request.resource.provider,
-          target: { ...request.resource.target },
-          principal: request.requester,
-          role: request.role,
-          grantedAt: request.grant.grantedAt,
-          expiresAt: request.grant.expiresAt,
-        })
+        .values(grantRows)
         .onConflictDoUpdate({
           target: grants.requestId,
           // NB: a moved expiry (an extension, a shortening) is due its own expiring-soon notice.
-          set: { expiresAt: request.grant.expiresAt, expiryNoticeAt: null },
-          setWhere: sql`${grants.expiresAt} IS DISTINCT FROM ${request.grant.expiresAt.toISOString()}::timestamptz`,
+          set: { expiresAt: sql`excluded.expires_at`, expiryNoticeAt: null },
+          setWhere: sql`${grants.expiresAt} IS DISTINCT FROM excluded.expires_at`,
         });
     }
   }
+}
+
+function iso(at: Date | null | undefined): string | null {
+  return at ? at.toISOString() : null;
 }
 
 /** A Date as a bind parameter for raw SQL (Drizzle's query builder maps Dates itself). */

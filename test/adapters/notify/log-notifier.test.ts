@@ -1,18 +1,8 @@
-import { Writable } from 'node:stream';
+import { logSink as sink } from '../../support/log-sink';
 import { LogNotifier } from '../../../src/adapters/notify/log/log-notifier';
 import { createLogger } from '../../../src/config/logger';
 import type { ChainedAuditEvent } from '../../../src/domain/audit-event';
 
-function sink(): { stream: Writable; lines: () => Record<string, unknown>[] } {
-  const chunks: string[] = [];
-  const stream = new Writable({
-    write(chunk: Buffer, _enc, done) {
-      chunks.push(chunk.toString());
-      done();
-    },
-  });
-  return { stream, lines: () => chunks.join('').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>) };
-}
 
 function event(seq: number, action: string, data: Record<string, unknown>): ChainedAuditEvent {
   return { seq, occurredAt: new Date('2026-03-03T10:00:00.000Z'), actor: 'system', action, requestId: 'ABCDEFGH', data, prevHash: '0'.repeat(64), hash: String(seq).padStart(64, '0') };
