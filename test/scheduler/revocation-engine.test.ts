@@ -6,6 +6,8 @@ import { requestAccess } from '../../src/app/request-access';
 import { verifyAuditLog } from '../../src/app/verify-audit-log';
 import type { IamProvider } from '../../src/ports/iam-provider';
 import { RevocationEngine } from '../../src/scheduler/revocation-engine';
+import { startRevocations } from '../../src/app/revoke-access';
+import type { Notifier } from '../../src/ports/notifier';
 import { cliOrigin, createHarness, type Harness } from '../support/app-harness';
 import { activeGrant, CountingProvider, dave, insertActiveGrants, value } from '../support/revocation-fixtures';
 import { createPostgresDatabase, storeBackends } from '../support/test-database';
@@ -42,6 +44,47 @@ describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
     expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
     expect((await h.ctx.store.findRequest(pending.id))?.state).toBe('timed_out');
     expect(await h.local.memberships()).toEqual([]);
+  });
+
+  it('after a crash between the provider call and the database update, completes the revocation once on restart', async () => {
+    // Given the state such a crash leaves: the request recorded `revoking`, the provider already done
+    const granted = await activeGrant(h, 'prod-readonly', '1h');
+    h.clock.advance(61);
+    await h.ctx.store.transaction((tx) => startRevocations(h.ctx, tx, [granted.id], undefined, 'expired', { via: 'scheduler' }, h.ctx.policy.current()));
+    const [membership] = await h.local.memberships();
+    if (!membership) throw new Error('expected a membership');
+    await h.local.revoke({ requestId: granted.id, role: membership.role, principal: dave, provider: 'local', target: membership.target, expiresAt: h.clock.now() });
+
+    // When a new process starts its engine
+    engine = new RevocationEngine(h.ctx, { owner: 'restarted', random: fixedRandom });
+    const first = await engine.start();
+
+    // Then the revocation completes once, saying there was nothing left to remove, and nothing repeats
+    expect(first).toMatchObject({ claimed: 1, revoked: 1, failed: 0 });
+    expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
+    const revokedEvents = (await h.ctx.store.readAudit(1, 100)).filter((e) => e.action === 'access_revoked');
+    expect(revokedEvents).toHaveLength(1);
+    expect(revokedEvents[0]?.data).toMatchObject({ accessRemoved: false, cause: 'expired' });
+    expect(await engine.sweepOnce()).toMatchObject({ claimed: 0 });
+    expect((await verifyAuditLog(h.ctx.store)).ok).toBe(true);
+  });
+
+  it('delivers notices to its notifiers after a sweep: the expiring-soon notice once', async () => {
+    // Given a notifier that records what it is given, and 1h of access
+    const seen: string[] = [];
+    const notifier: Notifier = { name: 'recording', deliver: async (notice) => void seen.push(`${notice.event.action}:${notice.request?.state ?? '-'}`) };
+    engine = new RevocationEngine(h.ctx, { random: fixedRandom, notifiers: [notifier] });
+    await engine.deliverNotices();
+    await activeGrant(h, 'prod-readonly', '1h');
+
+    // When the clock reaches 50 minutes and the engine sweeps twice
+    h.clock.advance(50);
+    expect((await engine.sweepOnce()).expiryNotices).toBe(1);
+    expect((await engine.sweepOnce()).expiryNotices).toBe(0);
+    await engine.deliverNotices();
+
+    // Then the notifier got the request's events, then one expiring-soon notice
+    expect(seen).toEqual(['request_opened:active', 'approval_recorded:active', 'request_approved:active', 'access_granted:active', 'access_expiring_soon:active']);
   });
 
   it('arms its wake-up timer for the nearest future expiry, and disarms it on stop', async () => {
