@@ -58,7 +58,7 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
     case 'revocation_failed':
       return line(`Revoking ${role} from ${who} failed (request ${id}): ${str(d.error)}; retrying`);
     case 'alert_raised':
-      return line(str(d.message), { alert: true, tellRequester: d.alert === 'grant_failed' });
+      return line(str(d.message), { alert: true });
     case 'break_glass_reviewed':
       return line(`Break-glass ${id} (${role} for ${who}) reviewed by ${event.actor}`);
     case 'approval_recorded':

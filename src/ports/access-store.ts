@@ -81,6 +81,11 @@ export interface AccessStore {
    */
   nextExpiry(after: Date): Promise<Date | undefined>;
 
+  /** Where `platform` posted the approval card of request `id`, if it did. */
+  chatCard(platform: string, id: RequestId): Promise<{ channel: string; messageId: string } | undefined>;
+  /** Records where a card was posted (a second record for the same request is ignored). */
+  recordChatCard(platform: string, id: RequestId, ref: { channel: string; messageId: string }, at: Date): Promise<void>;
+
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;

@@ -20,7 +20,7 @@ import type {
 } from '../../ports/access-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
-import { accessRequests, activePolicy, alerts, approvals, auditEvents, grants, notificationCursors, policies } from './schema';
+import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatMessages, grants, notificationCursors, policies } from './schema';
 
 type StoreTx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 type RequestRow = typeof accessRequests.$inferSelect;
@@ -294,6 +294,22 @@ export class DrizzleAccessStore implements AccessStore {
         .orderBy(asc(grants.expiresAt))
         .limit(1);
       return row?.expiresAt;
+    });
+  }
+
+  chatCard(platform: string, id: RequestId): Promise<{ channel: string; messageId: string } | undefined> {
+    return guard('chatCard', async () => {
+      const [row] = await this.db
+        .select({ channel: chatMessages.channel, messageId: chatMessages.messageId })
+        .from(chatMessages)
+        .where(and(eq(chatMessages.platform, platform), eq(chatMessages.requestId, id)));
+      return row;
+    });
+  }
+
+  recordChatCard(platform: string, id: RequestId, ref: { channel: string; messageId: string }, at: Date): Promise<void> {
+    return guard('recordChatCard', async () => {
+      await this.db.insert(chatMessages).values({ platform, requestId: id, channel: ref.channel, messageId: ref.messageId, postedAt: at }).onConflictDoNothing();
     });
   }
 

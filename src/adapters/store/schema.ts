@@ -193,3 +193,16 @@ export const notificationCursors = pgTable('notification_cursors', {
   leaseUntil: instant('lease_until'),
   lastError: text('last_error'),
 });
+
+/** Where each request's approval card was posted, per chat platform, to update it in place. */
+export const chatMessages = pgTable(
+  'chat_messages',
+  {
+    platform: text('platform').notNull(),
+    requestId: text('request_id').notNull(),
+    channel: text('channel').notNull(),
+    messageId: text('message_id').notNull(),
+    postedAt: instant('posted_at').notNull(),
+  },
+  (t) => [primaryKey({ name: 'chat_messages_pk', columns: [t.platform, t.requestId] })],
+);

@@ -1,0 +1,104 @@
+import type { Email } from '../../domain/email';
+import { matchesAny } from '../../domain/policy';
+import type { Notice, Notifier } from '../../ports/notifier';
+import type { AppContext } from '../app-context';
+import { summarizeNotice } from '../notice-summary';
+import { approvalCard, isFirstTime } from './approval-card';
+import type { ChatPlatform } from './chat-platform';
+
+/** Events that change what a request's approval card shows. */
+const CARD_EVENTS = new Set([
+  'request_opened',
+  'approval_recorded',
+  'request_approved',
+  'request_denied',
+  'request_cancelled',
+  'request_timed_out',
+  'access_granted',
+  'grant_failed',
+  'grant_extended',
+  'grant_shortened',
+  'extension_failed',
+  'revocation_started',
+  'access_revoked',
+  'break_glass_reviewed',
+]);
+
+/** Events the security channel gets a line for: grants, denials, break-glass, revocations, failures, alerts. */
+const SECURITY_EVENTS = new Set([
+  'access_granted',
+  'request_denied',
+  'grant_failed',
+  'grant_extended',
+  'grant_shortened',
+  'extension_failed',
+  'access_revoked',
+  'revocation_failed',
+  'alert_raised',
+  'break_glass_reviewed',
+]);
+
+/**
+ * Turns notices into chat messages on one platform: the approval card in the approvals channel
+ * (posted when the request opens, updated in place as it moves on), a direct message to the
+ * requester when something happens to their access, and a line in the security channel. The
+ * routing is the same for every platform; the platform only lays messages out.
+ */
+export class ChatNotifier implements Notifier {
+  readonly name: string;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly platform: ChatPlatform,
+  ) {
+    this.name = platform.kind;
+  }
+
+  async deliver(notice: Notice): Promise<void> {
+    const { event, request } = notice;
+    if (!request) return;
+    const policy = this.ctx.policy.current().policy;
+    const channels = { approvals: policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
+    const summary = summarizeNotice(notice);
+    const breakGlassOpened = event.action === 'request_opened' && request.breakGlass;
+
+    if (CARD_EVENTS.has(event.action)) {
+      const card = approvalCard(request, policy, await isFirstTime(this.ctx, request));
+      const posted = await this.ctx.store.chatCard(this.platform.kind, request.id);
+      if (posted) {
+        await this.platform.updateApprovalCard(posted, card);
+      } else if (event.action === 'request_opened' && channels.approvals) {
+        // NB: a crash between posting and recording would post a second card on redelivery; the
+        // record is written at once to keep that window to one round trip.
+        const ref = await this.platform.postApprovalCard(channels.approvals, card);
+        await this.ctx.store.recordChatCard(this.platform.kind, request.id, ref, this.ctx.clock.now());
+      }
+    }
+    if (summary?.tellRequester) {
+      await this.platform.tellPerson(request.requester, {
+        text: summary.text,
+        request,
+        action: event.action,
+        offerExtend: event.action === 'access_expiring_soon' && request.state === 'active',
+      });
+    }
+    if (summary && channels.security && (SECURITY_EVENTS.has(event.action) || breakGlassOpened)) {
+      await this.platform.postToSecurity(channels.security, summary.text, summary.alert || breakGlassOpened);
+    }
+    if (this.platform.refreshPeople) await this.platform.refreshPeople(peopleConcerned(policy, request.requester, request.role));
+  }
+}
+
+/** The requester and the role's approvers named by address (their home views list this request). */
+function peopleConcerned(policy: ReturnType<AppContext['policy']['current']>['policy'], requester: Email, role: string): Email[] {
+  const people = new Set<Email>([requester]);
+  const rolePolicy = policy.roles.get(role);
+  if (rolePolicy) {
+    for (const ref of rolePolicy.approvers) {
+      if (ref.email) people.add(ref.email);
+      const group = ref.group ? policy.groups.get(ref.group) : undefined;
+      for (const member of group?.members ?? []) if (!member.startsWith('*@') && matchesAny(policy, rolePolicy.approvers, member as Email)) people.add(member as Email);
+    }
+  }
+  return [...people];
+}

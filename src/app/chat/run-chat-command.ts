@@ -1,0 +1,116 @@
+import type { AccessRequest } from '../../domain/access-request';
+import { formatDuration } from '../../domain/duration';
+import type { Email } from '../../domain/email';
+import { mayRevoke } from '../../domain/lifecycle/revoke';
+import { requestableRoles } from '../../domain/policy';
+import type { AppContext } from '../app-context';
+import { cancelRequest } from '../cancel-request';
+import { describeFailure } from '../errors';
+import { extendAccess } from '../extend-access';
+import { listMyRequests, showRequest } from '../list-requests';
+import type { Origin } from '../origin';
+import type { Outcome } from '../outcome';
+import { requestAccess } from '../request-access';
+import { revokeAccess } from '../revoke-access';
+import { CHAT_USAGE, type ChatCommand } from './chat-command';
+
+/** Who typed the command: the e-mail the platform verified, never text they typed. */
+export interface ChatActor {
+  readonly email: Email;
+  readonly origin: Origin;
+}
+
+/**
+ * The answer to the person who typed the command (ephemeral in Slack). Plain text that may hold
+ * user input as typed: the platform escapes it. `requests` lets a platform lay a list out richly.
+ */
+export interface ChatReply {
+  readonly ok: boolean;
+  readonly text: string;
+  readonly request?: AccessRequest;
+}
+
+/**
+ * Runs a chat command for a verified person, through the same use cases as the CLI. Refusals and
+ * failures come back as replies with a sentence saying what to do; nothing here throws for bad input.
+ */
+export async function runChatCommand(ctx: AppContext, actor: ChatActor, command: Exclude<ChatCommand, { kind: 'open_form' }>): Promise<ChatReply> {
+  try {
+    return await run(ctx, actor, command);
+  } catch (error) {
+    ctx.logger.error({ err: error, command: command.kind }, 'chat command failed');
+    return { ok: false, text: describeFailure(error) };
+  }
+}
+
+async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatCommand, { kind: 'open_form' }>): Promise<ChatReply> {
+  const policy = ctx.policy.current().policy;
+  switch (command.kind) {
+    case 'help':
+      return { ok: true, text: CHAT_USAGE };
+    case 'roles': {
+      const roles = requestableRoles(policy, actor.email);
+      if (roles.length === 0) return { ok: true, text: `No role in the policy lists ${actor.email} as a requester. Ask your security team.` };
+      return {
+        ok: true,
+        text: roles
+          .map(
+            (r) =>
+              `${r.name}: ${r.description} (up to ${formatDuration(r.maxDuration)}, ${r.approvals} approval${r.approvals === 1 ? '' : 's'}` +
+              `${r.ticket.example ? `, ticket like ${r.ticket.example}` : ''}${r.breakGlass.allowed ? ', break-glass allowed' : ''})`,
+          )
+          .join('\n'),
+      };
+    }
+    case 'list': {
+      const mine = await listMyRequests(ctx, actor.email, 15);
+      if (mine.length === 0) return { ok: true, text: 'You have no requests yet. /prod-access roles lists what you can ask for.' };
+      return { ok: true, text: mine.map(describeLine).join('\n') };
+    }
+    case 'status': {
+      const request = await showRequest(ctx, command.id);
+      // NB: the same answer for "no such request" and "not yours to see", so ids cannot be probed.
+      if (!request || !(request.requester === actor.email || mayRevoke(request, actor.email, policy))) {
+        return { ok: false, text: `There is no request ${command.id} that you can see. /prod-access list shows yours.` };
+      }
+      return { ok: true, text: describeLine(request), request };
+    }
+    case 'request':
+      return reply(
+        await requestAccess(ctx, { requester: actor.email, role: command.role, duration: command.duration, ticket: command.ticket, reason: command.reason, breakGlass: command.breakGlass }, actor.origin),
+        (r) =>
+          r.breakGlass
+            ? r.state === 'active'
+              ? `Break-glass access to ${r.role} granted until ${r.grant?.expiresAt.toISOString() ?? '?'} (request ${r.id}). Security has been told; it needs ${r.approvalsRequired} review${r.approvalsRequired === 1 ? '' : 's'}.`
+              : `Break-glass request ${r.id} for ${r.role} is ${r.state}; the provider has not granted it yet and it is retried automatically.`
+            : `Request ${r.id} for ${r.role} (${formatDuration(r.duration)}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}. The clock starts when access is granted.`,
+      );
+    case 'extend':
+      return reply(
+        await extendAccess(ctx, command.id, { requester: actor.email, duration: command.duration, reason: command.reason }, actor.origin),
+        (r) => `Extension ${r.id} (${formatDuration(r.duration)} more on ${command.id}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}.`,
+      );
+    case 'revoke':
+      return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), (r, changed) =>
+        changed ? `Access of request ${r.id} (${r.role}) is revoked.` : `Request ${r.id} was already revoked.`,
+      );
+    case 'cancel':
+      return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), (r, changed) => (changed ? `Request ${r.id} is cancelled.` : `Request ${r.id} was already cancelled.`));
+  }
+}
+
+function reply(outcome: Outcome<AccessRequest>, describe: (r: AccessRequest, changed: boolean) => string): ChatReply {
+  if (!outcome.ok) return { ok: false, text: outcome.refusal.message };
+  return { ok: true, text: describe(outcome.value, outcome.changed), request: outcome.value };
+}
+
+/** One line per request: id, role, state, and its time if it has one. */
+export function describeLine(r: AccessRequest): string {
+  const when =
+    r.state === 'active' && r.grant
+      ? ` until ${r.grant.expiresAt.toISOString()}`
+      : r.state === 'pending'
+        ? ` (${r.approvals.length} of ${r.approvalsRequired} approvals)`
+        : '';
+  return `${r.id}  ${r.kind === 'extension' ? `extension of ${r.parentId ?? '?'}` : r.role}  ${r.state}${when}  ${r.ticket}: ${r.reason}`;
+}

@@ -1,0 +1,96 @@
+import type { Database } from '../../../src/adapters/store/open-database';
+import { approveRequest } from '../../../src/app/approve-request';
+import type { ApprovalCard } from '../../../src/app/chat/approval-card';
+import { ChatNotifier } from '../../../src/app/chat/chat-notifier';
+import type { ChatPlatform, MessageRef, PersonMessage } from '../../../src/app/chat/chat-platform';
+import { denyRequest } from '../../../src/app/deny-request';
+import { dispatchNotices } from '../../../src/app/dispatch-notices';
+import { requestAccess } from '../../../src/app/request-access';
+import type { Email } from '../../../src/domain/email';
+import { email } from '../../../src/domain/email';
+import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../../support/app-harness';
+import { alice, dave, value } from '../../support/revocation-fixtures';
+import { storeBackends } from '../../support/test-database';
+
+/** A chat platform that records what the bot asked it to show. */
+class RecordingPlatform implements ChatPlatform {
+  readonly kind = 'slack' as const;
+  readonly posted: { channel: string; card: ApprovalCard }[] = [];
+  readonly updated: { ref: MessageRef; card: ApprovalCard }[] = [];
+  readonly told: { who: Email; message: PersonMessage }[] = [];
+  readonly security: { text: string; alert: boolean }[] = [];
+  async postApprovalCard(channel: string, card: ApprovalCard): Promise<MessageRef> {
+    this.posted.push({ channel, card });
+    return { channel, messageId: `ts-${this.posted.length}` };
+  }
+  async updateApprovalCard(ref: MessageRef, card: ApprovalCard): Promise<void> {
+    this.updated.push({ ref, card });
+  }
+  async tellPerson(who: Email, message: PersonMessage): Promise<void> {
+    this.told.push({ who, message });
+  }
+  async postToSecurity(_channel: string, text: string, alert: boolean): Promise<void> {
+    this.security.push({ text, alert });
+  }
+}
+
+describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
+  let database: Database;
+  let h: Harness;
+  let platform: RecordingPlatform;
+  let notifier: ChatNotifier;
+
+  beforeEach(async () => {
+    database = await open();
+    h = createHarness(database);
+    platform = new RecordingPlatform();
+    notifier = new ChatNotifier(h.ctx, platform);
+    await dispatchNotices(h.ctx, notifier, 'test', 100);
+  });
+  afterEach(async () => {
+    await database.close();
+  });
+
+  const deliver = () => dispatchNotices(h.ctx, notifier, 'test', 100);
+
+  it('posts one card to the approvals channel and updates it in place until access is granted', async () => {
+    // Given a sandbox-admin request (2 approvals) approved by alice, then bob
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '2h', ticket: 'OPS-1', reason: 'rotate the signing keys' }, cliOrigin));
+    await deliver();
+    value(await approveRequest(h.ctx, opened.id, alice, cliOrigin));
+    await deliver();
+    value(await approveRequest(h.ctx, opened.id, email('bob@example.com'), cliOrigin));
+    await deliver();
+
+    // Then one card in C0APPROVALS, first with buttons, then updated with the approvals and the grant
+    expect(platform.posted).toHaveLength(1);
+    expect(platform.posted[0]).toMatchObject({ channel: 'C0APPROVALS', card: { actions: ['approve', 'deny'], headline: 'dave@example.com asks for sandbox-admin for 2h' } });
+    expect(platform.posted[0]?.card.flags.map((f) => f.flag)).toContain('first_time');
+    expect(platform.updated.every((u) => u.ref.messageId === 'ts-1')).toBe(true);
+    const last = platform.updated[platform.updated.length - 1]?.card;
+    expect(last).toMatchObject({ actions: [], request: { state: 'active' } });
+    expect(last?.status).toContain('2 of 2 approvals: alice@example.com, bob@example.com');
+
+    // And dave is told, and security gets one line for the grant
+    expect(platform.told.map((t) => [t.who, t.message.action])).toEqual([[dave, 'access_granted']]);
+    expect(platform.security).toEqual([{ text: expect.stringContaining('dave@example.com was granted sandbox-admin until'), alert: false }]);
+  });
+
+  it('settles the card and tells the requester why when a request is denied', async () => {
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'prod-readonly', duration: '1h', ticket: 'OPS-1', reason: 'inspect the billing account' }, cliOrigin));
+    value(await denyRequest(h.ctx, opened.id, alice, 'use the read replica instead', cliOrigin));
+    await deliver();
+    const last = platform.updated[platform.updated.length - 1]?.card;
+    expect(last).toMatchObject({ settled: true, actions: [], status: 'Denied by alice@example.com: use the read replica instead' });
+    expect(platform.told[0]?.message.text).toContain('use the read replica instead');
+  });
+
+  it('flags break-glass to security as an alert and offers a review on the card', async () => {
+    const granted = value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '30m', ticket: 'INC-9', reason: 'sandbox is down for everyone', breakGlass: true }, cliOrigin));
+    await deliver();
+    expect(platform.posted[0]?.card.flags.map((f) => f.flag)).toContain('break_glass');
+    const last = platform.updated[platform.updated.length - 1]?.card ?? platform.posted[0]?.card;
+    expect(last?.actions).toEqual(['review']);
+    expect(platform.security[0]).toEqual({ text: expect.stringContaining(`asked for break-glass sandbox-admin for 30m (request ${granted.id}`), alert: true });
+  });
+});
