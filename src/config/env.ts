@@ -3,6 +3,12 @@ import { z } from 'zod';
 
 const logLevels = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
+const optionalText = z
+  .string()
+  .trim()
+  .optional()
+  .transform((v) => (v === '' ? undefined : v));
+
 const envSchema = z.object({
   DATABASE_URL: z
     .string()
@@ -25,6 +31,18 @@ const envSchema = z.object({
   REVOCATION_ALERT_AFTER: z.coerce.number().int().min(1).max(100).default(3),
   /** Minutes before expiry that the expiring-soon notice is sent. */
   EXPIRY_NOTICE_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
+  SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), { message: 'must be a bot token (xoxb-…)' }),
+  SLACK_SIGNING_SECRET: optionalText,
+  SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'must be an app-level token (xapp-…) with connections:write' }),
+  SLACK_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+\/.*\/$/.test(v), { message: 'must be a URL ending in /, like https://slack.com/api/' }),
+}).superRefine((e, ctx) => {
+  const slackVars = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL'] as const;
+  if (!e.SLACK_BOT_TOKEN && slackVars.some((v) => e[v] !== undefined)) {
+    ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'is needed when any other SLACK_ variable is set' });
+  }
+  if (e.SLACK_BOT_TOKEN && !e.SLACK_APP_TOKEN && !e.SLACK_SIGNING_SECRET) {
+    ctx.addIssue({ code: 'custom', path: ['SLACK_APP_TOKEN'], message: 'or SLACK_SIGNING_SECRET is needed: SLACK_APP_TOKEN for Socket Mode (no public URL), SLACK_SIGNING_SECRET for HTTP mode' });
+  }
 });
 
 export interface Config {
@@ -36,6 +54,8 @@ export interface Config {
   readonly logLevel: (typeof logLevels)[number];
   readonly policyPollMs: number;
   readonly work: { readonly grantMaxAttempts: number; readonly revocationAlertAfter: number; readonly expiryNoticeMinutes: number };
+  /** Set when SLACK_BOT_TOKEN is. */
+  readonly slack?: { readonly botToken: string; readonly signingSecret?: string; readonly appToken?: string; readonly apiUrl?: string };
 }
 
 export type ConfigParse = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -57,6 +77,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
       host: e.HOST,
       logLevel: e.LOG_LEVEL,
       policyPollMs: e.POLICY_POLL_MS,
+      ...(e.SLACK_BOT_TOKEN
+        ? {
+            slack: {
+              botToken: e.SLACK_BOT_TOKEN,
+              ...(e.SLACK_SIGNING_SECRET ? { signingSecret: e.SLACK_SIGNING_SECRET } : {}),
+              ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
+              ...(e.SLACK_API_URL ? { apiUrl: e.SLACK_API_URL } : {}),
+            },
+          }
+        : {}),
       work: { grantMaxAttempts: e.GRANT_MAX_ATTEMPTS, revocationAlertAfter: e.REVOCATION_ALERT_AFTER, expiryNoticeMinutes: e.EXPIRY_NOTICE_MINUTES },
     },
   };

@@ -11,6 +11,8 @@ import { HttpServer } from './http-server';
 import { openApp, type OpenedApp } from './open-app';
 import { LogNotifier } from '../adapters/notify/log/log-notifier';
 import { enforcePolicy } from '../app/enforce-policy';
+import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
+import { ChatNotifier } from '../app/chat/chat-notifier';
 
 export interface RunningService {
   readonly app: OpenedApp;
@@ -58,10 +60,19 @@ export async function startService(config: Config, logger: Logger, options: Star
     // NB: before serving: live grants obey the policy now in force (it may have changed while the
     // service was down), and a process that starts after a crash or downtime revokes what is overdue.
     await enforceAndLog(app, logger);
-    engine = new RevocationEngine(app.ctx, { notifiers: [new LogNotifier(logger.child({ component: 'notices' }))] });
-    await engine.start();
+    // NB: Slack checks its token before anything serves, so a bad token stops the start with a clear error.
+    let notify = (): void => undefined;
+    const slack = config.slack ? await SlackAdapter.create(app.ctx, config.slack, logger, { onChange: () => notify() }) : undefined;
+    const notifiers = slack ? [new ChatNotifier(app.ctx, slack)] : [new LogNotifier(logger.child({ component: 'notices' }))];
+    const started = new RevocationEngine(app.ctx, { notifiers });
+    engine = started;
+    await started.start();
+    notify = () => {
+      started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
+    };
 
     const http = new HttpServer(app.ctx, logger);
+    if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
     const port = await http.listen(config.port, config.host);
     closers.push(() => http.close());
 
@@ -74,11 +85,20 @@ export async function startService(config: Config, logger: Logger, options: Star
       { port, database: app.database.dialect === 'pglite' ? `embedded (${config.dataDir})` : 'postgresql', policy: config.policyFile, providers: app.knownProviders },
       `prod-access listening on ${config.host}:${port}`,
     );
-    logger.info(
-      { chatPlatforms: [] },
-      'chat platforms configured: none. This build has no chat adapter yet (Slack and Teams come next, as folders under ' +
-        'src/adapters/chat); until then every request, approval and revocation works through the CLI: npm run cli -- --help',
-    );
+    if (slack) {
+      await slack.start();
+      closers.push(() => slack.stop());
+      logger.info(
+        { chatPlatforms: ['slack'], slackMode: slack.mode },
+        slack.mode === 'socket' ? 'Slack connected in Socket Mode' : `Slack in HTTP mode: point the app's request URLs at https://<this host>${SLACK_EVENTS_PATH}`,
+      );
+    } else {
+      logger.info(
+        { chatPlatforms: [] },
+        'chat platforms configured: none. To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see README, "Slack"); ' +
+          'meanwhile every request, approval and revocation works through the CLI: npm run cli -- --help. Notices and alerts go to the log.',
+      );
+    }
     return { app, port, close };
   } catch (error) {
     await close();

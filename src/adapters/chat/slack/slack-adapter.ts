@@ -1,0 +1,455 @@
+import type { RequestListener } from 'node:http';
+import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
+import type { Logger } from 'pino';
+import type { AppContext } from '../../../app/app-context';
+import { approveRequest } from '../../../app/approve-request';
+import type { ApprovalCard } from '../../../app/chat/approval-card';
+import { parseChatCommand } from '../../../app/chat/chat-command';
+import type { ChatPlatform, MessageRef, PersonMessage } from '../../../app/chat/chat-platform';
+import { runChatCommand, type ChatActor, type ChatReply } from '../../../app/chat/run-chat-command';
+import { denyRequest } from '../../../app/deny-request';
+import { describeFailure, NotificationError } from '../../../app/errors';
+import { extendAccess } from '../../../app/extend-access';
+import type { Outcome } from '../../../app/outcome';
+import { requestAccess } from '../../../app/request-access';
+import { revokeAccess } from '../../../app/revoke-access';
+import type { AccessRequest } from '../../../domain/access-request';
+import type { Email } from '../../../domain/email';
+import type { RefusalCode } from '../../../domain/lifecycle/transition';
+import { matchesAny, requestableRoles } from '../../../domain/policy';
+import { parseRequestId, type RequestId } from '../../../domain/request-id';
+import { actionIds, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
+import { escapeMrkdwn, fitSection } from './mrkdwn';
+import { SlackDirectory } from './slack-identity';
+
+/** What `npm start` reads from the environment for Slack (see .env.example). */
+export interface SlackSettings {
+  readonly botToken: string;
+  /** HTTP mode: requests to `/slack/events` are verified with it. */
+  readonly signingSecret?: string;
+  /** Socket Mode (preferred when set): no public URL needed. */
+  readonly appToken?: string;
+  /** The Web API base URL, `https://slack.com/api/` unless a proxy or a test says otherwise. */
+  readonly apiUrl?: string;
+}
+
+export interface SlackHooks {
+  /** Something changed in the database: deliver notices now rather than at the next sweep. */
+  onChange(): void;
+}
+
+/** The path Slack posts commands, interactions and events to in HTTP mode. */
+export const SLACK_EVENTS_PATH = '/slack/events';
+
+const REPEAT_WINDOW_MS = 10 * 60_000;
+
+/**
+ * Slack for prod-access: `/prod-access`, approval cards with buttons, modals, the App Home, DMs and
+ * the security channel, on Bolt. It verifies who people are and translates payloads into use-case
+ * calls and results into Block Kit; the rules live in the use cases. Every handler acks first and
+ * does the work after, so Slack's 3-second limit is never at stake.
+ */
+export class SlackAdapter implements ChatPlatform {
+  readonly kind = 'slack' as const;
+  readonly mode: 'socket' | 'http';
+  private readonly app: App;
+  private readonly receiver: HTTPReceiver | SocketModeReceiver;
+  private readonly directory: SlackDirectory;
+  private readonly log: Logger;
+  /** People who opened the App Home, by e-mail: whose home is refreshed when something changes. */
+  private readonly homeViewers = new Map<Email, string>();
+  /** Deliveries already handled (trigger ids), so a redelivered command or submission runs once. */
+  private readonly seen = new Map<string, number>();
+
+  private constructor(
+    private readonly ctx: AppContext,
+    private readonly client: WebClient,
+    settings: SlackSettings,
+    identity: { botId: string; botUserId: string },
+    logger: Logger,
+    private readonly hooks: SlackHooks,
+  ) {
+    this.log = logger.child({ component: 'slack' });
+    const boltLogger = toBoltLogger(this.log);
+    const clientOptions = webClientOptions(settings, boltLogger);
+    this.mode = settings.appToken ? 'socket' : 'http';
+    this.receiver = settings.appToken
+      ? new SocketModeReceiver({ appToken: settings.appToken, logger: boltLogger, installerOptions: { clientOptions } })
+      : new HTTPReceiver({
+          signingSecret: settings.signingSecret ?? '',
+          endpoints: SLACK_EVENTS_PATH,
+          logger: boltLogger,
+          // NB: a request that matched no listener is answered at once, not after Bolt's 3 s default.
+          unhandledRequestTimeoutMillis: 2_500,
+        });
+    // NB: botId and botUserId from our own auth.test at start: without them Bolt calls auth.test
+    // in its constructor, and a failure there is an unhandled rejection instead of a clear error.
+    this.app = new App({ token: settings.botToken, receiver: this.receiver, logger: boltLogger, clientOptions, ...identity });
+    this.directory = new SlackDirectory(this.client, ctx.clock);
+    this.register();
+  }
+
+  /** Checks the bot token with Slack (`auth.test`) and builds the app; throws a clear error if Slack refuses it. */
+  static async create(ctx: AppContext, settings: SlackSettings, logger: Logger, hooks: SlackHooks): Promise<SlackAdapter> {
+    if (!settings.appToken && !settings.signingSecret) throw new Error('Slack needs SLACK_APP_TOKEN (Socket Mode) or SLACK_SIGNING_SECRET (HTTP mode)');
+    const client = new WebClient(settings.botToken, webClientOptions(settings, toBoltLogger(logger.child({ component: 'slack' }))));
+    let auth;
+    try {
+      auth = await client.auth.test();
+    } catch (error) {
+      throw new Error(`Slack refused SLACK_BOT_TOKEN (auth.test: ${slackErrorText(error)})`, { cause: error });
+    }
+    if (!auth.bot_id || !auth.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (xoxb-…): auth.test named no bot');
+    return new SlackAdapter(ctx, client, settings, { botId: auth.bot_id, botUserId: auth.user_id }, logger, hooks);
+  }
+
+  /** HTTP mode: the listener to mount at `/slack/events` on the bot's HTTP server. */
+  get requestListener(): RequestListener | undefined {
+    return this.receiver instanceof HTTPReceiver ? this.receiver.requestListener : undefined;
+  }
+
+  /** Socket Mode: connects (resolves once Slack says hello). HTTP mode: nothing to start. */
+  async start(): Promise<void> {
+    if (this.receiver instanceof SocketModeReceiver) await this.app.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.receiver instanceof SocketModeReceiver) await this.app.stop();
+  }
+
+  // ChatPlatform: how the bot speaks.
+
+  async postApprovalCard(channel: string, card: ApprovalCard): Promise<MessageRef> {
+    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, ...approvalCardBlocks(card) }));
+    if (!posted.ts || !posted.channel) throw new NotificationError('unavailable', 'slack', 'chat.postMessage returned no ts');
+    return { channel: posted.channel, messageId: posted.ts };
+  }
+
+  async updateApprovalCard(ref: MessageRef, card: ApprovalCard): Promise<void> {
+    await this.call('chat.update', () => this.client.chat.update({ channel: ref.channel, ts: ref.messageId, ...approvalCardBlocks(card) }));
+  }
+
+  async tellPerson(who: Email, message: PersonMessage): Promise<void> {
+    const userId = await this.call('users.lookupByEmail', () => this.directory.userIdFor(who));
+    if (!userId) {
+      this.log.warn({ requestId: message.request.id, action: message.action }, 'requester has no Slack account with this e-mail; direct message skipped');
+      return;
+    }
+    const at = message.action === 'access_granted' || message.action === 'access_expiring_soon' || message.action === 'grant_extended' ? message.request.grant?.expiresAt : undefined;
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel: userId, ...personMessageBlocks(message.text, message.request, message.offerExtend, at) }));
+  }
+
+  async postToSecurity(channel: string, text: string, alert: boolean): Promise<void> {
+    const line = fitSection(`${alert ? ':rotating_light: ' : ''}${escapeMrkdwn(text)}`);
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] }));
+  }
+
+  async refreshPeople(who: readonly Email[]): Promise<void> {
+    for (const email of who) {
+      const userId = this.homeViewers.get(email);
+      if (userId) await this.call('views.publish', () => this.publishHome(userId, email));
+    }
+  }
+
+  // Incoming: commands, clicks, modals, the App Home.
+
+  private register(): void {
+    this.app.error(async (error) => {
+      this.log.error({ err: error }, 'unhandled error in a Slack listener');
+    });
+
+    this.app.command('/prod-access', async ({ command, ack, respond, client }) => {
+      await ack();
+      if (this.repeated(`command:${command.trigger_id}`)) return;
+      const answer = (reply: { ok: boolean; text: string }) => respond({ response_type: 'ephemeral', ...replyBlocks(reply) });
+      await this.guarded(answer, async () => {
+        const parsed = parseChatCommand(command.text ?? '');
+        if (!parsed.ok) return answer({ ok: false, text: parsed.message });
+        const actor = await this.actor(command.user_id);
+        if (!actor.ok) return answer(actor);
+        if (parsed.command.kind === 'open_form') {
+          const roles = requestableRoles(this.ctx.policy.current().policy, actor.actor.email);
+          if (roles.length === 0) return answer({ ok: false, text: `No role in the policy lists ${actor.actor.email} as a requester. Ask your security team.` });
+          await client.views.open({ trigger_id: command.trigger_id, view: requestFormView(roles, command.channel_id) });
+          return;
+        }
+        const reply = await runChatCommand(this.ctx, actor.actor, parsed.command);
+        await answer(reply);
+        if (reply.ok) this.hooks.onChange();
+      });
+    });
+
+    for (const actionId of [actionIds.approve, actionIds.review]) {
+      this.app.action(actionId, async ({ ack, body, action, respond }) => {
+        await ack();
+        const tell = this.teller(body.user.id, respond);
+        await this.guarded(tell, async () => {
+          const id = requestIdOf(action);
+          const actor = await this.actor(body.user.id);
+          if (!actor.ok) return tell(actor);
+          if (!id) return tell({ ok: false, text: 'This button names no request.' });
+          const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin);
+          if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
+          if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
+          this.hooks.onChange();
+          if (!('response_url' in body) || !body.response_url) await tell({ ok: true, text: `Approved ${id}.` });
+        });
+      });
+    }
+
+    this.app.action(actionIds.deny, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const tell = this.teller(body.user.id, respond);
+      await this.guarded(tell, async () => {
+        const id = requestIdOf(action);
+        const request = id ? await this.ctx.store.findRequest(id) : undefined;
+        if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+        const container = 'container' in body ? (body.container as { channel_id?: string; message_ts?: string }) : {};
+        await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: denyFormView(request, { channel: container.channel_id, ts: container.message_ts }) });
+      });
+    });
+
+    this.app.action(actionIds.extend, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const tell = this.teller(body.user.id, respond);
+      await this.guarded(tell, async () => {
+        const id = requestIdOf(action);
+        const request = id ? await this.ctx.store.findRequest(id) : undefined;
+        if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+        await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: extendFormView(request) });
+      });
+    });
+
+    this.app.action(actionIds.revoke, async ({ ack, body, action, respond }) => {
+      await ack();
+      const tell = this.teller(body.user.id, respond);
+      await this.guarded(tell, async () => {
+        const id = requestIdOf(action);
+        const actor = await this.actor(body.user.id);
+        if (!actor.ok) return tell(actor);
+        if (!id) return tell({ ok: false, text: 'This button names no request.' });
+        const outcome = await revokeAccess(this.ctx, id, actor.actor.email, 'revoked_early', actor.actor.origin);
+        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
+        this.hooks.onChange();
+        await tell({ ok: true, text: outcome.changed ? `Access of ${id} (${outcome.value.role}) is revoked.` : `${id} was already revoked.` });
+      });
+    });
+
+    this.app.view(viewIds.request, async ({ ack, body, view }) => {
+      const values = formValues(view.state.values);
+      const actor = await this.actor(body.user.id);
+      if (!actor.ok) return ack({ response_action: 'errors', errors: { role: actor.message } });
+      const outcome = await this.attempt(() =>
+        requestAccess(
+          this.ctx,
+          { requester: actor.actor.email, role: values.role ?? '', duration: values.duration ?? '', ticket: values.ticket ?? '', reason: values.reason ?? '', breakGlass: values.break_glass === 'yes' },
+          actor.actor.origin,
+        ),
+      );
+      if (!outcome.ok) return ack({ response_action: 'errors', errors: { [fieldOf(outcome.refusal.code)]: outcome.refusal.message } });
+      await ack();
+      this.hooks.onChange();
+      const channelId = parseMetadata(view.private_metadata).channelId;
+      const text = outcome.value.state === 'active' ? `Break-glass access to ${outcome.value.role} granted (request ${outcome.value.id}). Security has been told.` : `Request ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).`;
+      await this.guarded(this.teller(body.user.id), () => this.tellInChannel(channelId, body.user.id, { ok: true, text }));
+    });
+
+    this.app.view(viewIds.deny, async ({ ack, body, view }) => {
+      const id = parseRequestId(String(parseMetadata(view.private_metadata).id ?? ''));
+      const actor = await this.actor(body.user.id);
+      if (!actor.ok) return ack({ response_action: 'errors', errors: { reason: actor.message } });
+      if (!id) return ack({ response_action: 'errors', errors: { reason: 'This form names no request.' } });
+      const outcome = await this.attempt(() => denyRequest(this.ctx, id, actor.actor.email, formValues(view.state.values).reason ?? '', actor.actor.origin));
+      if (!outcome.ok) return ack({ response_action: 'errors', errors: { reason: outcome.refusal.message } });
+      await ack();
+      this.hooks.onChange();
+    });
+
+    this.app.view(viewIds.extend, async ({ ack, body, view }) => {
+      const id = parseRequestId(String(parseMetadata(view.private_metadata).id ?? ''));
+      const values = formValues(view.state.values);
+      const actor = await this.actor(body.user.id);
+      if (!actor.ok) return ack({ response_action: 'errors', errors: { duration: actor.message } });
+      if (!id) return ack({ response_action: 'errors', errors: { duration: 'This form names no request.' } });
+      const outcome = await this.attempt(() => extendAccess(this.ctx, id, { requester: actor.actor.email, duration: values.duration ?? '', reason: values.reason ?? '' }, actor.actor.origin));
+      if (!outcome.ok) return ack({ response_action: 'errors', errors: { [outcome.refusal.code === 'bad_reason' ? 'reason' : 'duration']: outcome.refusal.message } });
+      await ack();
+      this.hooks.onChange();
+      await this.guarded(this.teller(body.user.id), () =>
+        this.tellInChannel(undefined, body.user.id, { ok: true, text: `Extension ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).` }),
+      );
+    });
+
+    this.app.event('app_home_opened', async ({ event, context }) => {
+      // NB: a retried event (x-slack-retry-num) would only publish the same view again.
+      if (event.tab !== 'home' || context.retryNum !== undefined) return;
+      const who = await this.directory.identify(event.user);
+      if (!who.ok) return;
+      this.homeViewers.set(who.email, event.user);
+      await this.publishHome(event.user, who.email);
+    });
+  }
+
+  private async publishHome(userId: string, email: Email): Promise<void> {
+    const policy = this.ctx.policy.current().policy;
+    const mine = await this.ctx.store.listRequests({ requester: email, states: ['active', 'pending'], limit: 50 });
+    const pendingForRoles = await this.ctx.store.listRequests({ states: ['pending'], limit: 100 });
+    const toDecide = pendingForRoles.filter((r) => {
+      const role = policy.roles.get(r.role);
+      return r.requester !== email && role !== undefined && matchesAny(policy, role.approvers, email) && !r.approvals.some((a) => a.approver === email);
+    });
+    await this.client.views.publish({
+      user_id: userId,
+      view: homeView({ live: mine.filter((r) => r.state === 'active' && r.kind === 'access'), pending: mine.filter((r) => r.state === 'pending'), toDecide }),
+    });
+  }
+
+  private async actor(userId: string): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: string; message: string }> {
+    const who = await this.directory.identify(userId);
+    if (!who.ok) return { ok: false, text: who.message, message: who.message };
+    return { ok: true, actor: { email: who.email, origin: { via: 'slack', platformUserId: userId } } };
+  }
+
+  /** Replies to the person who clicked: ephemeral where the click came from a message, a DM otherwise (App Home). */
+  private teller(userId: string, respond?: (message: object) => Promise<unknown>): (reply: { ok: boolean; text: string }) => Promise<void> {
+    return async (reply) => {
+      if (respond) {
+        try {
+          await respond({ response_type: 'ephemeral', replace_original: false, ...replyBlocks(reply) });
+          return;
+        } catch (error) {
+          // NB: a click in the App Home has no response_url; fall through to a DM.
+          this.log.debug({ err: error }, 'respond() failed; telling the person by DM');
+        }
+      }
+      await this.client.chat.postMessage({ channel: userId, ...replyBlocks(reply) });
+    };
+  }
+
+  private async tellInChannel(channelId: string | undefined, userId: string, reply: ChatReply | { ok: boolean; text: string }): Promise<void> {
+    if (channelId) await this.client.chat.postEphemeral({ channel: channelId, user: userId, ...replyBlocks(reply) });
+    else await this.client.chat.postMessage({ channel: userId, ...replyBlocks(reply) });
+  }
+
+  /** Runs a handler's work after its ack; a failure becomes a sentence for the person, never silence. */
+  private async guarded(tell: (reply: { ok: boolean; text: string }) => Promise<unknown>, work: () => Promise<unknown>): Promise<void> {
+    try {
+      await work();
+    } catch (error) {
+      this.log.error({ err: error }, 'Slack request failed');
+      await Promise.resolve(tell({ ok: false, text: describeFailure(error) })).catch((err: unknown) => this.log.error({ err }, 'could not tell the person about the failure'));
+    }
+  }
+
+  /** A use case inside a modal submission: a failure becomes a refusal shown on the form. */
+  private async attempt(run: () => Promise<Outcome<AccessRequest>>): Promise<Outcome<AccessRequest>> {
+    try {
+      return await run();
+    } catch (error) {
+      this.log.error({ err: error }, 'use case failed during a form submission');
+      return { ok: false, refusal: { code: 'not_pending', message: describeFailure(error) } };
+    }
+  }
+
+  private repeated(key: string): boolean {
+    const now = this.ctx.clock.now().getTime();
+    for (const [k, at] of this.seen) if (now - at > REPEAT_WINDOW_MS) this.seen.delete(k);
+    if (this.seen.has(key)) return true;
+    this.seen.set(key, now);
+    return false;
+  }
+
+  /** Calls the Web API for a notice: errors become `NotificationError`, retried or skipped by the dispatcher. */
+  private async call<T>(method: string, run: () => Promise<T>): Promise<T> {
+    try {
+      return await run();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const platformError = (error as { data?: { error?: string } }).data?.error;
+      // NB: a channel or user that is gone, or a message too big, will not get better by retrying;
+      // a bad token, an outage or rate limits will (once someone fixes the token).
+      const rejected = code === ErrorCode.PlatformError && platformError !== undefined && PERMANENT.has(platformError);
+      throw new NotificationError(rejected ? 'rejected' : 'unavailable', 'slack', `${method}: ${slackErrorText(error)}`, { cause: error });
+    }
+  }
+}
+
+const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'msg_too_long', 'invalid_blocks', 'message_not_found', 'cant_update_message', 'user_not_found', 'cannot_dm_bot']);
+
+function slackErrorText(error: unknown): string {
+  const platformError = (error as { data?: { error?: string } }).data?.error;
+  if (platformError) return platformError;
+  return error instanceof Error ? error.message : String(error);
+}
+
+function webClientOptions(settings: SlackSettings, logger: BoltLogger): WebClientOptions {
+  return {
+    ...(settings.apiUrl ? { slackApiUrl: settings.apiUrl } : {}),
+    logger,
+    logLevel: LogLevel.WARN,
+    // NB: rate limits (429 with Retry-After) and 5xx are retried by the client itself; a few tries
+    // only, since an undelivered notice is retried again later from the audit log.
+    retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 5_000 },
+  };
+}
+
+/** Bolt's logger interface on our pino logger (tokens are redacted by pino's configuration). */
+function toBoltLogger(log: Logger): BoltLogger {
+  let level = LogLevel.INFO;
+  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
+  return {
+    debug: (...msg) => log.debug(text(msg)),
+    info: (...msg) => log.info(text(msg)),
+    warn: (...msg) => log.warn(text(msg)),
+    error: (...msg) => log.error(text(msg)),
+    setLevel: (l) => {
+      level = l;
+    },
+    getLevel: () => level,
+    setName: () => undefined,
+  };
+}
+
+function requestIdOf(action: unknown): RequestId | undefined {
+  const value = (action as { value?: unknown }).value;
+  return typeof value === 'string' ? parseRequestId(value) : undefined;
+}
+
+type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }>>;
+
+/** A modal's inputs by block id (each input's action id is `value`). */
+function formValues(values: StateValues): Record<string, string | undefined> {
+  const out: Record<string, string | undefined> = {};
+  for (const [blockId, actions] of Object.entries(values)) {
+    const input = actions.value;
+    out[blockId] = input?.selected_option?.value ?? input?.selected_options?.[0]?.value ?? input?.value ?? undefined;
+  }
+  return out;
+}
+
+function parseMetadata(text: string | undefined): Record<string, string | undefined> {
+  try {
+    const parsed: unknown = JSON.parse(text ?? '{}');
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, string | undefined>) : {};
+  } catch {
+    return {};
+  }
+}
+
+/** Which field of the request form a refusal belongs to. */
+function fieldOf(code: RefusalCode | string): string {
+  switch (code) {
+    case 'bad_duration':
+    case 'duration_too_long':
+      return 'duration';
+    case 'bad_ticket':
+      return 'ticket';
+    case 'bad_reason':
+      return 'reason';
+    case 'break_glass_not_allowed':
+      return 'break_glass';
+    default:
+      return 'role';
+  }
+}

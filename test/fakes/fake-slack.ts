@@ -1,0 +1,244 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** One Web API call as the fake received it. */
+export interface SlackCall {
+  readonly method: string;
+  /** Form or JSON body; `blocks`, `view` and other JSON-in-a-string fields decoded. */
+  readonly args: Record<string, unknown>;
+  readonly token: string | undefined;
+}
+
+export interface FakeSlackUser {
+  readonly id: string;
+  readonly email?: string;
+  readonly isBot?: boolean;
+  readonly deleted?: boolean;
+  readonly tz?: string;
+}
+
+/** A failure the next call to a method gets. */
+export interface Failure {
+  /** Slack's `error` field (`ratelimited`, `channel_not_found`, …) with HTTP 200, unless `status` says otherwise. */
+  readonly error?: string;
+  readonly status?: number;
+  /** Seconds, sent as `Retry-After` (with status 429). */
+  readonly retryAfter?: number;
+}
+
+const JSON_FIELDS = ['blocks', 'view', 'attachments'];
+
+/**
+ * A local stand-in for Slack's Web API, `response_url`s and the Socket Mode WebSocket, for the
+ * real Bolt and web-api clients to talk to. It records every call and answers like Slack does,
+ * with a directory of users the test registers. Start one per test file; `close()` it after.
+ */
+export class FakeSlack {
+  readonly calls: SlackCall[] = [];
+  readonly responses: { key: string; body: Record<string, unknown> }[] = [];
+  private readonly users = new Map<string, FakeSlackUser>();
+  private readonly failures = new Map<string, Failure[]>();
+  private readonly waiters: (() => void)[] = [];
+  private readonly sockets = new Set<WebSocket>();
+  private readonly acks = new Map<string, (payload: unknown) => void>();
+  private nextTs = 1_700_000_000;
+  private nextEnvelope = 1;
+  private wss: WebSocketServer | undefined;
+
+  private constructor(private readonly server: http.Server) {}
+
+  static async start(): Promise<FakeSlack> {
+    const server = http.createServer();
+    const fake = new FakeSlack(server);
+    server.on('request', (req, res) => void fake.handle(req, res));
+    fake.wss = new WebSocketServer({ noServer: true });
+    server.on('upgrade', (req, socket, head) => {
+      fake.wss?.handleUpgrade(req, socket, head, (ws) => fake.connected(ws));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return fake;
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo).port;
+  }
+
+  /** The Web API base URL for `SLACK_API_URL` / `slackApiUrl`. */
+  get apiUrl(): string {
+    return `http://127.0.0.1:${this.port}/api/`;
+  }
+
+  /** A `response_url` whose POSTs are recorded under `key`. */
+  responseUrl(key: string): string {
+    return `http://127.0.0.1:${this.port}/response/${encodeURIComponent(key)}`;
+  }
+
+  addUser(user: FakeSlackUser): void {
+    this.users.set(user.id, user);
+  }
+
+  failNext(method: string, failure: Failure): void {
+    this.failures.set(method, [...(this.failures.get(method) ?? []), failure]);
+  }
+
+  callsTo(method: string): SlackCall[] {
+    return this.calls.filter((c) => c.method === method);
+  }
+
+  /** Waits until a call (or response_url POST, method `response`) matches, up to `timeoutMs`. */
+  async waitFor(method: string, match: (call: SlackCall) => boolean = () => true, timeoutMs = 10_000): Promise<SlackCall> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const found = this.all().find((c) => c.method === method && match(c));
+      if (found) return found;
+      const left = deadline - Date.now();
+      if (left <= 0) throw new Error(`no ${method} call matched within ${timeoutMs} ms; calls: ${this.all().map((c) => c.method).join(', ')}`);
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, Math.min(left, 200));
+        this.waiters.push(() => {
+          clearTimeout(timer);
+          resolve();
+        });
+      });
+    }
+  }
+
+  /** Socket Mode: sends an envelope to every connected client and resolves with the first ack's payload. */
+  async sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: unknown, timeoutMs = 5_000): Promise<unknown> {
+    const [socket] = this.sockets;
+    if (!socket) throw new Error('no Socket Mode client is connected');
+    const envelopeId = `env-${this.nextEnvelope++}`;
+    const acked = new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`envelope ${envelopeId} was not acked within ${timeoutMs} ms`)), timeoutMs);
+      this.acks.set(envelopeId, (p) => {
+        clearTimeout(timer);
+        resolve(p);
+      });
+    });
+    socket.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api', retry_attempt: 0, retry_reason: '' }));
+    return acked;
+  }
+
+  get socketClients(): number {
+    return this.sockets.size;
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.sockets) socket.terminate();
+    this.wss?.close();
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private all(): SlackCall[] {
+    return [...this.calls, ...this.responses.map((r) => ({ method: 'response', args: { key: r.key, ...r.body }, token: undefined }))];
+  }
+
+  private connected(ws: WebSocket): void {
+    this.sockets.add(ws);
+    ws.on('close', () => this.sockets.delete(ws));
+    ws.on('message', (data) => {
+      const message = JSON.parse(String(data)) as { envelope_id?: string; payload?: unknown };
+      if (message.envelope_id) this.acks.get(message.envelope_id)?.(message.payload);
+    });
+    ws.send(JSON.stringify({ type: 'hello', num_connections: 1, debug_info: { host: 'fake-slack' }, connection_info: { app_id: 'A1' } }));
+  }
+
+  private async handle(req: http.IncomingMessage, res: http.ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const raw = Buffer.concat(chunks).toString('utf8');
+    const url = new URL(req.url ?? '/', 'http://fake');
+    if (url.pathname.startsWith('/response/')) {
+      this.responses.push({ key: decodeURIComponent(url.pathname.slice('/response/'.length)), body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      this.wake();
+      res.writeHead(200).end('ok');
+      return;
+    }
+    if (!url.pathname.startsWith('/api/')) {
+      res.writeHead(404).end();
+      return;
+    }
+    const method = url.pathname.slice('/api/'.length);
+    const args = parseBody(raw, req.headers['content-type']);
+    const auth = req.headers.authorization;
+    const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
+    this.calls.push({ method, args, token });
+    this.wake();
+    const failure = this.failures.get(method)?.shift();
+    if (failure) {
+      const headers: Record<string, string> = { 'content-type': 'application/json' };
+      if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);
+      res.writeHead(failure.status ?? 200, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'fatal_error' }));
+      return;
+    }
+    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, args)));
+  }
+
+  private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
+    switch (method) {
+      case 'auth.test':
+        return { ok: true, url: 'https://fake.slack.com/', team: 'Fake', user: 'prod-access', team_id: 'T0FAKE', user_id: 'UBOT', bot_id: 'BBOT' };
+      case 'apps.connections.open':
+        return { ok: true, url: `ws://127.0.0.1:${this.port}/socket` };
+      case 'users.info': {
+        const user = this.users.get(String(args.user));
+        if (!user) return { ok: false, error: 'user_not_found' };
+        return { ok: true, user: slackUser(user) };
+      }
+      case 'users.lookupByEmail': {
+        const user = [...this.users.values()].find((u) => u.email?.toLowerCase() === String(args.email).toLowerCase());
+        return user ? { ok: true, user: slackUser(user) } : { ok: false, error: 'users_not_found' };
+      }
+      case 'chat.postMessage': {
+        const channel = String(args.channel);
+        return { ok: true, channel: channel.startsWith('U') ? `D${channel.slice(1)}` : channel, ts: `${this.nextTs++}.000100`, message: { text: args.text } };
+      }
+      case 'chat.update':
+        return { ok: true, channel: args.channel, ts: args.ts };
+      case 'chat.postEphemeral':
+        return { ok: true, message_ts: `${this.nextTs++}.000200` };
+      case 'conversations.open':
+        return { ok: true, channel: { id: `D${String(args.users ?? 'X').slice(1)}` } };
+      case 'views.open':
+      case 'views.update':
+      case 'views.publish':
+        return { ok: true, view: { id: `V${this.nextTs++}` } };
+      default:
+        return { ok: false, error: 'unknown_method' };
+    }
+  }
+
+  private wake(): void {
+    for (const waiter of this.waiters.splice(0)) waiter();
+  }
+}
+
+function slackUser(user: FakeSlackUser): Record<string, unknown> {
+  return {
+    id: user.id,
+    team_id: 'T0FAKE',
+    name: user.id.toLowerCase(),
+    deleted: user.deleted ?? false,
+    is_bot: user.isBot ?? false,
+    tz: user.tz ?? 'Europe/Berlin',
+    profile: { ...(user.email ? { email: user.email } : {}), real_name: user.id },
+  };
+}
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (!raw) return {};
+  const args: Record<string, unknown> = contentType?.includes('application/json') ? (JSON.parse(raw) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
+  for (const field of JSON_FIELDS) {
+    const value = args[field];
+    if (typeof value === 'string') {
+      try {
+        args[field] = JSON.parse(value);
+      } catch {
+        // NB: left as sent; a test asserting on it will see the raw string.
+      }
+    }
+  }
+  return args;
+}

@@ -1,0 +1,101 @@
+import path from 'node:path';
+import pino from 'pino';
+import { loadConfig } from '../../src/config/env';
+import { startService, type RunningService } from '../../src/service/start-service';
+import { FakeSlack } from '../fakes/fake-slack';
+import { blockAction, interactionBody, postSigned, slashCommandBody, viewSubmission } from '../fakes/slack-signing';
+import { ManualClock } from './app-harness';
+import { repoRoot } from './processes';
+import { createPostgresDatabase } from './test-database';
+
+export const SIGNING_SECRET = 'test-signing-secret-0123456789abcdef';
+
+/** The people of the example policy, as Slack users. */
+export const people = {
+  dave: { id: 'U0DAVE', email: 'dave@example.com' },
+  alice: { id: 'U0ALICE', email: 'alice@example.com' },
+  bob: { id: 'U0BOB', email: 'bob@example.com' },
+  carol: { id: 'U0CAROL', email: 'carol@example.com' },
+  mallory: { id: 'U0MALLORY', email: 'mallory@elsewhere.org' },
+  erin: { id: 'U0ERIN', email: 'erin@example.com' },
+} as const;
+
+export interface SlackBot {
+  readonly slack: FakeSlack;
+  readonly service: RunningService;
+  readonly clock: ManualClock;
+  readonly eventsUrl: string;
+  /** Sends `/prod-access <text>` as `user`; resolves with the HTTP status and the ephemeral reply posted to its response_url. */
+  command(user: string, text: string): Promise<{ status: number; reply: string }>;
+  /** Clicks a button on a card (with a response_url) or in the App Home (without). */
+  click(user: string, actionId: string, value: string, opts?: { fromHome?: boolean }): Promise<{ status: number; key: string }>;
+  /** Submits a modal; resolves with the HTTP status and the parsed ack body (errors, if any). */
+  submit(user: string, callbackId: string, values: Parameters<typeof viewSubmission>[0]['values'], privateMetadata?: string): Promise<{ status: number; body: Record<string, unknown> }>;
+  stop(): Promise<void>;
+}
+
+let responses = 1;
+
+/**
+ * The real service in HTTP mode (Bolt's HTTPReceiver on the bot's one HTTP server), on a fresh
+ * PostgreSQL database, talking to a fake Slack Web API on loopback; the clock is the test's.
+ */
+export async function startSlackBot(opts: { socketMode?: boolean } = {}): Promise<SlackBot> {
+  const slack = await FakeSlack.start();
+  for (const person of Object.values(people)) slack.addUser(person);
+  slack.addUser({ id: 'U0NOMAIL' });
+  const database = await createPostgresDatabase({ migrate: false });
+  const clock = new ManualClock(new Date(Date.now()));
+  const env = {
+    DATABASE_URL: database.url,
+    POLICY_FILE: path.join(repoRoot, 'manifests/policy.example.yaml'),
+    PORT: '0',
+    HOST: '127.0.0.1',
+    SLACK_BOT_TOKEN: 'xoxb-test-token',
+    SLACK_API_URL: slack.apiUrl,
+    ...(opts.socketMode ? { SLACK_APP_TOKEN: 'xapp-test-token' } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
+  };
+  const loaded = loadConfig(env);
+  if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
+  let service: RunningService;
+  try {
+    service = await startService(loaded.config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { env, clock });
+  } catch (error) {
+    await slack.close();
+    await database.close();
+    throw error;
+  }
+  const eventsUrl = `http://127.0.0.1:${service.port}/slack/events`;
+  return {
+    slack,
+    service,
+    clock,
+    eventsUrl,
+    command: async (user, text) => {
+      const key = `cmd-${responses++}`;
+      const { status } = await postSigned(eventsUrl, slashCommandBody({ text, user_id: user, response_url: slack.responseUrl(key) }), { secret: SIGNING_SECRET });
+      if (status !== 200) return { status, reply: '' };
+      const posted = await slack.waitFor('response', (c) => c.args.key === key).catch(() => undefined);
+      return { status, reply: posted ? String(posted.args.text ?? '') : '' };
+    },
+    click: async (user, actionId, value, clickOpts = {}) => {
+      const key = `click-${responses++}`;
+      const payload = blockAction({ userId: user, actionId, value, ...(clickOpts.fromHome ? {} : { responseUrl: slack.responseUrl(key) }) });
+      const { status } = await postSigned(eventsUrl, interactionBody(payload), { secret: SIGNING_SECRET });
+      return { status, key };
+    },
+    submit: async (user, callbackId, values, privateMetadata) => {
+      const payload = viewSubmission({ userId: user, callbackId, values, ...(privateMetadata !== undefined ? { privateMetadata } : {}) });
+      const { status, text } = await postSigned(eventsUrl, interactionBody(payload), { secret: SIGNING_SECRET });
+      return { status, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    },
+    stop: async () => {
+      try {
+        await service.close();
+      } finally {
+        await slack.close();
+        await database.close();
+      }
+    },
+  };
+}
