@@ -2,7 +2,7 @@ import { StoreError } from './app/errors';
 import { loadConfig } from './config/env';
 import { createLogger } from './config/logger';
 import { PolicyLoadError } from './service/open-app';
-import { startService } from './service/start-service';
+import { startService, StartupError } from './service/start-service';
 
 async function main(): Promise<void> {
   const loaded = loadConfig();
@@ -24,7 +24,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    if (error instanceof PolicyLoadError) {
+    if (error instanceof PolicyLoadError || error instanceof StartupError) {
       process.stderr.write(`prod-access: cannot start: ${error.message}\n`);
       process.exit(1);
     }

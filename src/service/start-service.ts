@@ -14,6 +14,11 @@ import { enforcePolicy } from '../app/enforce-policy';
 import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
 import { ChatNotifier } from '../app/chat/chat-notifier';
 
+/** A start-up failure with a sentence for the operator (a refused token, a missing setting). */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
 export interface RunningService {
   readonly app: OpenedApp;
   readonly port: number;
@@ -62,7 +67,11 @@ export async function startService(config: Config, logger: Logger, options: Star
     await enforceAndLog(app, logger);
     // NB: Slack checks its token before anything serves, so a bad token stops the start with a clear error.
     let notify = (): void => undefined;
-    const slack = config.slack ? await SlackAdapter.create(app.ctx, config.slack, logger, { onChange: () => notify() }) : undefined;
+    const slack = config.slack
+      ? await SlackAdapter.create(app.ctx, config.slack, logger, { onChange: () => notify() }).catch((error: unknown) => {
+          throw new StartupError(`Slack: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+        })
+      : undefined;
     const notifiers = slack ? [new ChatNotifier(app.ctx, slack)] : [new LogNotifier(logger.child({ component: 'notices' }))];
     const started = new RevocationEngine(app.ctx, { notifiers });
     engine = started;
@@ -86,7 +95,9 @@ export async function startService(config: Config, logger: Logger, options: Star
       `prod-access listening on ${config.host}:${port}`,
     );
     if (slack) {
-      await slack.start();
+      await slack.start().catch((error: unknown) => {
+        throw new StartupError(`Slack Socket Mode did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+      });
       closers.push(() => slack.stop());
       logger.info(
         { chatPlatforms: ['slack'], slackMode: slack.mode },

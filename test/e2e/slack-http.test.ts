@@ -260,4 +260,36 @@ describe('Slack in HTTP mode', () => {
     expect(sent).not.toContain('<@U0ALICE>');
     expect(sent).not.toContain('<https://evil.example');
   });
+
+  describe('when Slack fails', () => {
+    it('retries a rate-limited call after Retry-After, and the card arrives', async () => {
+      bot.slack.failNext('chat.postMessage', { status: 429, error: 'ratelimited', retryAfter: 1, when: (args) => args.channel === 'C0APPROVALS' });
+      const id = await daveAsks();
+      const cardCalls = () => bot.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0APPROVALS' && textOf(c).includes(id));
+      await bot.slack.waitFor('chat.postMessage', () => cardCalls().length === 2);
+      expect(cardCalls()).toHaveLength(2);
+    });
+
+    it('keeps the notice through an outage and delivers it once Slack is back, in order', async () => {
+      // Given Slack answers 503 to every try the client makes for the card
+      for (let i = 0; i < 4; i++) bot.slack.failNext('chat.postMessage', { status: 503, when: (args) => args.channel === 'C0APPROVALS' });
+      const id = await daveAsks();
+      await bot.slack.waitFor('chat.postMessage', (c) => textOf(c).includes(id));
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
+      const before = bot.slack.callsTo('chat.postMessage').filter((c) => textOf(c).includes(id)).length;
+      expect(before).toBe(4);
+
+      // When alice approves meanwhile, and time passes (the dispatcher backs off on the test's clock)
+      await bot.click(people.alice.id, 'approve', id);
+      const updated = () => bot.slack.callsTo('chat.update').some((c) => textOf(c).includes(id));
+      for (let i = 0; i < 50 && !updated(); i++) {
+        bot.clock.advance(1);
+        await new Promise((resolve) => setTimeout(resolve, 300));
+      }
+
+      // Then the card is posted once Slack is back, then updated with her approval: nothing was lost
+      expect(bot.slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0APPROVALS' && textOf(c).includes(id))).toHaveLength(5);
+      await bot.slack.waitFor('chat.update', (c) => textOf(c).includes(id) && textOf(c).includes('1 of 2 approvals: alice@example.com'), 15_000);
+    });
+  });
 });

@@ -25,6 +25,8 @@ export interface Failure {
   readonly status?: number;
   /** Seconds, sent as `Retry-After` (with status 429). */
   readonly retryAfter?: number;
+  /** Only calls whose arguments match fail (default: the next call to the method). */
+  readonly when?: (args: Record<string, unknown>) => boolean;
 }
 
 const JSON_FIELDS = ['blocks', 'view', 'attachments'];
@@ -166,7 +168,9 @@ export class FakeSlack {
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
     this.calls.push({ method, args, token });
     this.wake();
-    const failure = this.failures.get(method)?.shift();
+    const queue = this.failures.get(method) ?? [];
+    const index = queue.findIndex((f) => f.when === undefined || f.when(args));
+    const failure = index >= 0 ? queue.splice(index, 1)[0] : undefined;
     if (failure) {
       const headers: Record<string, string> = { 'content-type': 'application/json' };
       if (failure.retryAfter !== undefined) headers['retry-after'] = String(failure.retryAfter);

@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { toBoltLogger } from './bolt-logger';
 import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppContext } from '../../../app/app-context';
@@ -391,23 +392,6 @@ function webClientOptions(settings: SlackSettings, logger: BoltLogger): WebClien
     // NB: rate limits (429 with Retry-After) and 5xx are retried by the client itself; a few tries
     // only, since an undelivered notice is retried again later from the audit log.
     retryConfig: { retries: 3, factor: 2, minTimeout: 200, maxTimeout: 5_000 },
-  };
-}
-
-/** Bolt's logger interface on our pino logger (tokens are redacted by pino's configuration). */
-function toBoltLogger(log: Logger): BoltLogger {
-  let level = LogLevel.INFO;
-  const text = (msg: unknown[]) => msg.map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m))).join(' ');
-  return {
-    debug: (...msg) => log.debug(text(msg)),
-    info: (...msg) => log.info(text(msg)),
-    warn: (...msg) => log.warn(text(msg)),
-    error: (...msg) => log.error(text(msg)),
-    setLevel: (l) => {
-      level = l;
-    },
-    getLevel: () => level,
-    setName: () => undefined,
   };
 }
 
