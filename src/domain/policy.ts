@@ -369,15 +369,20 @@ function stableJson(value: unknown): string {
   });
 }
 
+// NB: building an Intl.DateTimeFormat costs far more than using one; one per time zone is kept.
+const clocks = new Map<string, Intl.DateTimeFormat>();
+function clockIn(timeZone: string): Intl.DateTimeFormat {
+  let clock = clocks.get(timeZone);
+  if (!clock) {
+    clock = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    clocks.set(timeZone, clock);
+  }
+  return clock;
+}
+
 /** Whether `at` falls outside the policy's business hours, in its time zone (a risk flag). */
 export function isOffHours(policy: Policy, at: Date): boolean {
-  const parts = new Intl.DateTimeFormat('en-GB', {
-    timeZone: policy.timezone,
-    weekday: 'short',
-    hour: '2-digit',
-    minute: '2-digit',
-    hourCycle: 'h23',
-  }).formatToParts(at);
+  const parts = clockIn(policy.timezone).formatToParts(at);
   const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
   const day = part('weekday').toLowerCase().slice(0, 3) as Weekday;
   const time = `${part('hour')}:${part('minute')}`;

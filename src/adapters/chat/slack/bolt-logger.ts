@@ -13,11 +13,13 @@ export function toBoltLogger(log: Logger): BoltLogger {
       .map((m) => (typeof m === 'string' ? m : m instanceof Error ? m.message : JSON.stringify(m)))
       .join(' ')
       .replace(SECRETS, '[redacted]');
+  // NB: Bolt logs at debug on every request; formatting (JSON of whole payloads) is skipped for
+  // levels pino would drop anyway.
   return {
-    debug: (...msg) => log.debug(text(msg)),
-    info: (...msg) => log.info(text(msg)),
-    warn: (...msg) => log.warn(text(msg)),
-    error: (...msg) => log.error(text(msg)),
+    debug: (...msg) => log.isLevelEnabled('debug') && log.debug(text(msg)),
+    info: (...msg) => log.isLevelEnabled('info') && log.info(text(msg)),
+    warn: (...msg) => log.isLevelEnabled('warn') && log.warn(text(msg)),
+    error: (...msg) => log.isLevelEnabled('error') && log.error(text(msg)),
     setLevel: (l) => {
       level = l;
     },

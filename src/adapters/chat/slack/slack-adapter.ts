@@ -1,5 +1,6 @@
 import type { RequestListener } from 'node:http';
 import { App, HTTPReceiver, LogLevel, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { AfterAck } from './after-ack';
 import { toBoltLogger } from './bolt-logger';
 import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
@@ -44,6 +45,7 @@ export interface SlackHooks {
 export const SLACK_EVENTS_PATH = '/slack/events';
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
+const AFTER_ACK_CONCURRENCY = 4;
 
 /**
  * Slack for prod-access: `/prod-access`, approval cards with buttons, modals, the App Home, DMs and
@@ -62,6 +64,9 @@ export class SlackAdapter implements ChatPlatform {
   private readonly homeViewers = new Map<Email, string>();
   /** Deliveries already handled (trigger ids), so a redelivered command or submission runs once. */
   private readonly seen = new Map<string, number>();
+  /** HTTP requests received and not yet answered (acked). */
+  private unanswered = 0;
+  private readonly afterAck = new AfterAck(AFTER_ACK_CONCURRENCY, () => this.unanswered > 0);
 
   private constructor(
     private readonly ctx: AppContext,
@@ -107,7 +112,15 @@ export class SlackAdapter implements ChatPlatform {
 
   /** HTTP mode: the listener to mount at `/slack/events` on the bot's HTTP server. */
   get requestListener(): RequestListener | undefined {
-    return this.receiver instanceof HTTPReceiver ? this.receiver.requestListener : undefined;
+    if (!(this.receiver instanceof HTTPReceiver)) return undefined;
+    const listener = this.receiver.requestListener;
+    return (req, res) => {
+      this.unanswered += 1;
+      res.once('close', () => {
+        this.unanswered -= 1;
+      });
+      listener(req, res);
+    };
   }
 
   /** Socket Mode: connects (resolves once Slack says hello). HTTP mode: nothing to start. */
@@ -336,7 +349,7 @@ export class SlackAdapter implements ChatPlatform {
   /** Runs a handler's work after its ack; a failure becomes a sentence for the person, never silence. */
   private async guarded(tell: (reply: { ok: boolean; text: string }) => Promise<unknown>, work: () => Promise<unknown>): Promise<void> {
     try {
-      await work();
+      await this.afterAck.run(work);
     } catch (error) {
       this.log.error({ err: error }, 'Slack request failed');
       await Promise.resolve(tell({ ok: false, text: describeFailure(error) })).catch((err: unknown) => this.log.error({ err }, 'could not tell the person about the failure'));
