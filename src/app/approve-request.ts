@@ -15,13 +15,20 @@ import type { Outcome } from './outcome';
  * lock, so exactly one of them completes the approval. When the last approval arrives the
  * access is granted (or, for an extension, the live grant is extended in the same transaction).
  */
-export async function approveRequest(ctx: AppContext, id: RequestId, by: Email, origin: Origin): Promise<Outcome<AccessRequest>> {
+export async function approveRequest(
+  ctx: AppContext,
+  id: RequestId,
+  by: Email,
+  origin: Origin,
+  /** Policy groups the chat platform vouches `by` belongs to (Slack user groups). */
+  platformGroups?: ReadonlySet<string>,
+): Promise<Outcome<AccessRequest>> {
   const loaded = ctx.policy.current();
   const outcome = await ctx.store.transaction(async (tx): Promise<Outcome<AccessRequest>> => {
     const request = await tx.lockRequest(id);
     if (!request) return notFound(id);
     const now = ctx.clock.now();
-    const transition = approve(request, by, loaded.policy, now);
+    const transition = approve(request, by, loaded.policy, now, platformGroups);
     if (!transition.ok || transition.request.kind !== 'extension' || transition.request.state !== 'approved' || transition.events.length === 0) {
       const committed = await commitTransition(tx, transition, origin, loaded.sha256, now);
       // NB: the lease commits with the approval, so the scheduler leaves the first grant attempt to

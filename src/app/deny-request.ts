@@ -11,7 +11,15 @@ import type { Outcome } from './outcome';
 const MAX_DENIAL_REASON = 500;
 
 /** One deny ends a pending request; the reason is required so the requester knows what to fix. */
-export async function denyRequest(ctx: AppContext, id: RequestId, by: Email, reasonText: string, origin: Origin): Promise<Outcome<AccessRequest>> {
+export async function denyRequest(
+  ctx: AppContext,
+  id: RequestId,
+  by: Email,
+  reasonText: string,
+  origin: Origin,
+  /** Policy groups the chat platform vouches `by` belongs to (Slack user groups). */
+  platformGroups?: ReadonlySet<string>,
+): Promise<Outcome<AccessRequest>> {
   const reason = cleanText(reasonText);
   if (reason.length < 3 || reason.length > MAX_DENIAL_REASON) {
     return { ok: false, refusal: { code: 'bad_reason', message: `Give the requester a reason for the denial (3 to ${MAX_DENIAL_REASON} characters).` } };
@@ -21,6 +29,6 @@ export async function denyRequest(ctx: AppContext, id: RequestId, by: Email, rea
     const request = await tx.lockRequest(id);
     if (!request) return notFound(id);
     const now = ctx.clock.now();
-    return commitTransition(tx, deny(request, by, reason, loaded.policy, now), origin, loaded.sha256, now);
+    return commitTransition(tx, deny(request, by, reason, loaded.policy, now, platformGroups), origin, loaded.sha256, now);
   });
 }

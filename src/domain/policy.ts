@@ -82,6 +82,8 @@ const roleSchema = z.strictObject({
   breakGlass: z
     .strictObject({ allowed: z.boolean(), reviewWithin: duration.prefault('24h') })
     .prefault({ allowed: false }),
+  /** Where this role's approval cards go, instead of the policy-wide approvals channel. */
+  channels: z.strictObject({ approvals: channelIds }).optional(),
 });
 
 const policySchema = z.strictObject({
@@ -126,6 +128,7 @@ export interface RolePolicy {
   readonly ticket: { readonly pattern: RegExp; readonly example?: string };
   readonly reason: { readonly minLength: number };
   readonly breakGlass: { readonly allowed: boolean; readonly reviewWithin: Minutes };
+  readonly channels?: { readonly approvals: { readonly slack?: string; readonly teams?: string } };
 }
 
 export interface Group {
@@ -207,7 +210,7 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     if (approvers !== 'unbounded') {
       // NB: nobody approves their own request, so an approver who may also request needs
       // `approvals` others.
-      const selfRequesting = [...approvers].some((who) => refsMatch(role.requesters, groups, who as Email));
+      const selfRequesting = [...approvers].some((who) => refsMatch(role.requesters, groups, who as Email, NO_GROUPS));
       const needed = role.approvals + (selfRequesting ? 1 : 0);
       if (approvers.size < needed) {
         errors.push(
@@ -310,15 +313,29 @@ function listApprovers(refs: readonly PrincipalRef[], groups: ReadonlyMap<string
 }
 
 /** Whether `who` is matched by any of `refs` (explicit e-mails, group members, `*@domain` patterns). */
-export function matchesAny(policy: Policy, refs: readonly PrincipalRef[], who: Email): boolean {
-  return refsMatch(refs, policy.groups, who);
+/**
+ * Whether `who` is one of `refs`: named by address, or a member of a named group. `platformGroups`
+ * are the policy groups a chat platform vouches `who` belongs to through the group's platform
+ * mapping (a Slack user group); they count only for groups that have such a mapping.
+ */
+export function matchesAny(policy: Policy, refs: readonly PrincipalRef[], who: Email, platformGroups: ReadonlySet<string> = NO_GROUPS): boolean {
+  return refsMatch(refs, policy.groups, who, platformGroups);
 }
 
-function refsMatch(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>, who: Email): boolean {
+/** The groups among `refs` that `who` belongs to only through the platform (for the audit trail). */
+export function platformOnlyGroups(policy: Policy, refs: readonly PrincipalRef[], who: Email, platformGroups: ReadonlySet<string>): string[] {
+  if (refsMatch(refs, policy.groups, who, NO_GROUPS)) return [];
+  return refs.flatMap((ref) => (ref.group !== undefined && policy.groups.get(ref.group)?.slackUsergroup !== undefined && platformGroups.has(ref.group) ? [ref.group] : []));
+}
+
+const NO_GROUPS: ReadonlySet<string> = new Set();
+
+function refsMatch(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>, who: Email, platformGroups: ReadonlySet<string>): boolean {
   return refs.some((ref) => {
     if (ref.email !== undefined) return ref.email === who;
     const group = groups.get(ref.group);
-    return group !== undefined && group.members.some((member) => memberMatches(member, who));
+    if (group === undefined) return false;
+    return group.members.some((member) => memberMatches(member, who)) || (group.slackUsergroup !== undefined && platformGroups.has(ref.group));
   });
 }
 

@@ -40,6 +40,7 @@ export class FakeSlack {
   readonly calls: SlackCall[] = [];
   readonly responses: { key: string; body: Record<string, unknown> }[] = [];
   private readonly users = new Map<string, FakeSlackUser>();
+  private readonly usergroups = new Map<string, string[]>();
   private readonly failures = new Map<string, Failure[]>();
   private readonly waiters: (() => void)[] = [];
   private readonly sockets = new Set<WebSocket>();
@@ -78,6 +79,11 @@ export class FakeSlack {
 
   addUser(user: FakeSlackUser): void {
     this.users.set(user.id, user);
+  }
+
+  /** Sets the members (user ids) of a user group, as `usergroups.users.list` answers. */
+  setUsergroup(id: string, members: readonly string[]): void {
+    this.usergroups.set(id, [...members]);
   }
 
   failNext(method: string, failure: Failure): void {
@@ -194,6 +200,10 @@ export class FakeSlack {
       case 'users.lookupByEmail': {
         const user = [...this.users.values()].find((u) => u.email?.toLowerCase() === String(args.email).toLowerCase());
         return user ? { ok: true, user: slackUser(user) } : { ok: false, error: 'users_not_found' };
+      }
+      case 'usergroups.users.list': {
+        const members = this.usergroups.get(String(args.usergroup));
+        return members ? { ok: true, users: members } : { ok: false, error: 'no_such_subteam' };
       }
       case 'chat.postMessage': {
         const channel = String(args.channel);

@@ -1,3 +1,5 @@
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/env';
@@ -40,15 +42,18 @@ let responses = 1;
  * The real service in HTTP mode (Bolt's HTTPReceiver on the bot's one HTTP server), on a fresh
  * PostgreSQL database, talking to a fake Slack Web API on loopback; the clock is the test's.
  */
-export async function startSlackBot(opts: { socketMode?: boolean } = {}): Promise<SlackBot> {
+export async function startSlackBot(opts: { socketMode?: boolean; policyText?: string } = {}): Promise<SlackBot> {
   const slack = await FakeSlack.start();
   for (const person of Object.values(people)) slack.addUser(person);
   slack.addUser({ id: 'U0NOMAIL' });
   const database = await createPostgresDatabase({ migrate: false });
   const clock = new ManualClock(new Date(Date.now()));
+  const policyDir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-slack-policy-'));
+  const policyFile = path.join(policyDir, 'policy.yaml');
+  writeFileSync(policyFile, opts.policyText ?? readFileSync(path.join(repoRoot, 'manifests/policy.example.yaml'), 'utf8'));
   const env = {
     DATABASE_URL: database.url,
-    POLICY_FILE: path.join(repoRoot, 'manifests/policy.example.yaml'),
+    POLICY_FILE: policyFile,
     PORT: '0',
     HOST: '127.0.0.1',
     SLACK_BOT_TOKEN: 'xoxb-test-token',
@@ -95,6 +100,7 @@ export async function startSlackBot(opts: { socketMode?: boolean } = {}): Promis
       } finally {
         await slack.close();
         await database.close();
+        rmSync(policyDir, { recursive: true, force: true });
       }
     },
   };

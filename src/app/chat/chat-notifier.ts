@@ -58,7 +58,9 @@ export class ChatNotifier implements Notifier {
     const { event, request } = notice;
     if (!request) return;
     const policy = this.ctx.policy.current().policy;
-    const channels = { approvals: policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
+    // NB: a role may send its cards to a channel of its own (its approvers' team channel).
+    const roleChannel = policy.roles.get(request.role)?.channels?.approvals[this.platform.kind];
+    const channels = { approvals: roleChannel ?? policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
     const summary = summarizeNotice(notice);
     const breakGlassOpened = event.action === 'request_opened' && request.breakGlass;
 

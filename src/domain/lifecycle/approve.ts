@@ -1,6 +1,6 @@
 import { isReviewed, type AccessRequest } from '../access-request';
 import type { Email } from '../email';
-import { matchesAny, type Policy } from '../policy';
+import { matchesAny, platformOnlyGroups, type Policy } from '../policy';
 import { refuse, requestEvent, type Transition } from './transition';
 
 /**
@@ -9,7 +9,7 @@ import { refuse, requestEvent, type Transition } from './transition';
  * approval is an outcome with no event. On live break-glass access, approvals are the review
  * after the fact.
  */
-export function approve(request: AccessRequest, by: Email, policy: Policy, now: Date): Transition {
+export function approve(request: AccessRequest, by: Email, policy: Policy, now: Date, platformGroups: ReadonlySet<string> = new Set()): Transition {
   if (request.approvals.some((a) => a.approver === by)) {
     return { ok: true, request, events: [] };
   }
@@ -20,9 +20,10 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
   if (!role) {
     return refuse('unknown_role', `Role ${request.role} is no longer in the policy, so request ${request.id} cannot be approved.`);
   }
-  if (!matchesAny(policy, role.approvers, by)) {
+  if (!matchesAny(policy, role.approvers, by, platformGroups)) {
     return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot approve request ${request.id}.`);
   }
+  const via = platformOnlyGroups(policy, role.approvers, by, platformGroups);
   const reviewing = request.breakGlass && (request.state === 'active' || request.state === 'approved' || request.state === 'revoking' || request.state === 'revoked');
   // NB: approved but not yet granted (the provider was down, or the process stopped in between):
   // another approval changes nothing, and lets the caller try the grant again.
@@ -38,7 +39,8 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
   const approvals = [...request.approvals, { approver: by, at: now }];
   const reached = approvals.length >= request.approvalsRequired;
   const next: AccessRequest = { ...request, approvals, state: !reviewing && reached ? 'approved' : request.state };
-  const counts = { approvals: approvals.length, approvalsRequired: request.approvalsRequired };
+  // NB: an approver who counts only through a chat platform's user group says so in the trail.
+  const counts = { approvals: approvals.length, approvalsRequired: request.approvalsRequired, ...(via.length > 0 ? { approverVia: { platformGroups: via } } : {}) };
   const events = [requestEvent('approval_recorded', by, next, counts)];
   if (reviewing && reached) {
     events.push(requestEvent('break_glass_reviewed', by, next, { reviewers: approvals.map((a) => a.approver) }));
@@ -49,13 +51,13 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
 }
 
 /** One deny ends a pending request. The reason is required and kept. */
-export function deny(request: AccessRequest, by: Email, reason: string, policy: Policy, now: Date): Transition {
+export function deny(request: AccessRequest, by: Email, reason: string, policy: Policy, now: Date, platformGroups: ReadonlySet<string> = new Set()): Transition {
   if (request.state === 'denied' && request.denial?.by === by) return { ok: true, request, events: [] };
   if (by === request.requester) {
     return refuse('self_approval', `You cannot decide on your own request ${request.id}; to withdraw it, cancel it.`);
   }
   const role = policy.roles.get(request.role);
-  if (role && !matchesAny(policy, role.approvers, by)) {
+  if (role && !matchesAny(policy, role.approvers, by, platformGroups)) {
     return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot deny request ${request.id}.`);
   }
   if (!role && !matchesAny(policy, policy.admins, by)) {
@@ -66,7 +68,8 @@ export function deny(request: AccessRequest, by: Email, reason: string, policy: 
   }
   if (now >= request.decisionDeadline) return pastDeadline(request);
   const next: AccessRequest = { ...request, state: 'denied', denial: { by, at: now, reason }, endedAt: now };
-  return { ok: true, request: next, events: [requestEvent('request_denied', by, next, { denialReason: reason })] };
+  const via = role ? platformOnlyGroups(policy, role.approvers, by, platformGroups) : [];
+  return { ok: true, request: next, events: [requestEvent('request_denied', by, next, { denialReason: reason, ...(via.length > 0 ? { approverVia: { platformGroups: via } } : {}) })] };
 }
 
 function pastDeadline(request: AccessRequest): Transition {

@@ -93,4 +93,15 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
     expect(last?.actions).toEqual(['review']);
     expect(platform.security[0]).toEqual({ text: expect.stringContaining(`asked for break-glass sandbox-admin for 30m (request ${granted.id}`), alert: true });
   });
+
+  it("posts a role's cards to the role's own approvals channel when the policy names one", async () => {
+    h.setPolicy(examplePolicyText.replace('    breakGlass: { allowed: false }', '    breakGlass: { allowed: false }\n    channels: { approvals: { slack: C0DBTEAM } }'));
+    await requestAccess(h.ctx, { requester: dave, role: 'prod-readonly', duration: '1h', ticket: 'OPS-1', reason: 'inspect the billing account' }, cliOrigin);
+    await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '1h', ticket: 'OPS-1', reason: 'rotate the signing keys' }, cliOrigin);
+    await deliver();
+    expect(platform.posted.map((p) => [p.card.request.role, p.channel])).toEqual([
+      ['prod-readonly', 'C0DBTEAM'],
+      ['sandbox-admin', 'C0APPROVALS'],
+    ]);
+  });
 });

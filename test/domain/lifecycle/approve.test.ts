@@ -319,3 +319,33 @@ describe('describeState', () => {
     expect(describeState(request)).toBe(words);
   });
 });
+
+describe('approve and deny through a chat platform user group', () => {
+  // Given leads mapped to a Slack user group as well as listed by address
+  const withUsergroup = loadPolicy(POLICY_YAML.replace('leads: { members: [alice@example.com, bob@example.com, carol@example.com] }', 'leads: { members: [alice@example.com], slackUsergroup: S0LEADS }')).policy;
+  const request = pendingRequest();
+
+  it('counts someone the platform vouches is in the group, and says so in the audit event', () => {
+    const { events } = succeeded(approve(request, people.frank, withUsergroup, T1, new Set(['leads'])));
+    expect(events[0]?.data).toMatchObject({ approverVia: { platformGroups: ['leads'] } });
+  });
+
+  it('refuses the same person without the platform vouching, and ignores groups that have no platform mapping', () => {
+    expect(refused(approve(request, people.frank, withUsergroup, T1)).code).toBe('not_approver');
+    expect(refused(approve(request, people.frank, policy, T1, new Set(['leads']))).code).toBe('not_approver');
+  });
+
+  it('never lets the group make the requester an approver of their own request', () => {
+    expect(refused(approve(request, people.dave, withUsergroup, T1, new Set(['leads']))).code).toBe('self_approval');
+  });
+
+  it('notes nothing extra for a member listed by address', () => {
+    const { events } = succeeded(approve(request, people.alice, withUsergroup, T1, new Set(['leads'])));
+    expect(events[0]?.data).not.toHaveProperty('approverVia');
+  });
+
+  it('lets a vouched member deny, and records how they counted', () => {
+    const { events } = succeeded(deny(request, people.frank, 'not during the freeze', withUsergroup, T1, new Set(['leads'])));
+    expect(events[0]?.data).toMatchObject({ denialReason: 'not during the freeze', approverVia: { platformGroups: ['leads'] } });
+  });
+});

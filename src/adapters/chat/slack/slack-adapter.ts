@@ -203,7 +203,7 @@ export class SlackAdapter implements ChatPlatform {
           const actor = await this.actor(body.user.id);
           if (!actor.ok) return tell(actor);
           if (!id) return tell({ ok: false, text: 'This button names no request.' });
-          const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin);
+          const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(body.user.id));
           if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
           if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
           this.hooks.onChange();
@@ -274,7 +274,8 @@ export class SlackAdapter implements ChatPlatform {
       const actor = await this.actor(body.user.id);
       if (!actor.ok) return ack({ response_action: 'errors', errors: { reason: actor.message } });
       if (!id) return ack({ response_action: 'errors', errors: { reason: 'This form names no request.' } });
-      const outcome = await this.attempt(() => denyRequest(this.ctx, id, actor.actor.email, formValues(view.state.values).reason ?? '', actor.actor.origin));
+      const groups = await this.groupsOf(body.user.id);
+      const outcome = await this.attempt(() => denyRequest(this.ctx, id, actor.actor.email, formValues(view.state.values).reason ?? '', actor.actor.origin, groups));
       if (!outcome.ok) return ack({ response_action: 'errors', errors: { reason: outcome.refusal.message } });
       await ack();
       this.hooks.onChange();
@@ -309,14 +310,20 @@ export class SlackAdapter implements ChatPlatform {
     const policy = this.ctx.policy.current().policy;
     const mine = await this.ctx.store.listRequests({ requester: email, states: ['active', 'pending'], limit: 50 });
     const pendingForRoles = await this.ctx.store.listRequests({ states: ['pending'], limit: 100 });
+    const groups = await this.groupsOf(userId);
     const toDecide = pendingForRoles.filter((r) => {
       const role = policy.roles.get(r.role);
-      return r.requester !== email && role !== undefined && matchesAny(policy, role.approvers, email) && !r.approvals.some((a) => a.approver === email);
+      return r.requester !== email && role !== undefined && matchesAny(policy, role.approvers, email, groups) && !r.approvals.some((a) => a.approver === email);
     });
     await this.client.views.publish({
       user_id: userId,
       view: homeView({ live: mine.filter((r) => r.state === 'active' && r.kind === 'access'), pending: mine.filter((r) => r.state === 'pending'), toDecide }),
     });
+  }
+
+  /** Policy groups Slack vouches this user is in (through `slackUsergroup`); empty when the policy maps none. */
+  private groupsOf(userId: string): Promise<ReadonlySet<string>> {
+    return this.directory.policyGroupsOf(userId, this.ctx.policy.current().policy.groups);
   }
 
   private async actor(userId: string): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: string; message: string }> {

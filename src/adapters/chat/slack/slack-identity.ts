@@ -16,6 +16,7 @@ const MAX_ENTRIES = 10_000;
 export class SlackDirectory {
   private readonly byUser = new Map<string, { identity: SlackIdentity; until: number }>();
   private readonly byEmail = new Map<string, { userId: string | undefined; until: number }>();
+  private readonly usergroups = new Map<string, { members: ReadonlySet<string>; until: number }>();
 
   constructor(
     private readonly client: WebClient,
@@ -46,6 +47,28 @@ export class SlackDirectory {
     }
     this.remember(this.byEmail, email, { userId, until: now + TTL_MS });
     return userId;
+  }
+
+  /**
+   * The policy groups `userId` belongs to through their Slack user group (`slackUsergroup` in the
+   * policy), from `usergroups.users.list` (scope `usergroups:read`), cached for five minutes.
+   */
+  async policyGroupsOf(userId: string, groups: ReadonlyMap<string, { readonly slackUsergroup?: string }>): Promise<ReadonlySet<string>> {
+    const member = new Set<string>();
+    for (const [name, group] of groups) {
+      if (group.slackUsergroup !== undefined && (await this.usergroupMembers(group.slackUsergroup)).has(userId)) member.add(name);
+    }
+    return member;
+  }
+
+  private async usergroupMembers(usergroup: string): Promise<ReadonlySet<string>> {
+    const now = this.clock.now().getTime();
+    const cached = this.usergroups.get(usergroup);
+    if (cached && cached.until > now) return cached.members;
+    const listed = await this.client.usergroups.users.list({ usergroup });
+    const members = new Set(listed.users ?? []);
+    this.remember(this.usergroups, usergroup, { members, until: now + TTL_MS });
+    return members;
   }
 
   private async lookUp(userId: string): Promise<SlackIdentity> {
