@@ -1,3 +1,4 @@
+import { email } from '../../src/domain/email';
 import type { SlackCall } from '../fakes/fake-slack';
 import { postSigned, slashCommandBody } from '../fakes/slack-signing';
 import { people, SIGNING_SECRET, startSlackBot, type SlackBot } from '../support/slack-bot';
@@ -94,6 +95,17 @@ describe('Slack in HTTP mode', () => {
       expect(reply).toContain('A request needs a role, a duration, a ticket and a reason');
       const { reply: unknown } = await bot.command(people.dave.id, 'revoke <!channel>');
       expect(unknown).not.toContain('<!channel>');
+    });
+
+    it('runs a redelivered command once (same trigger, x-slack-retry-num set)', async () => {
+      const body = slashCommandBody({ text: 'prod-readonly 1h OPS-77 look at the redelivered queue', user_id: people.dave.id, trigger_id: 'trigger-redelivered', response_url: bot.slack.responseUrl('redelivered') });
+      expect((await postSigned(bot.eventsUrl, body, { secret: SIGNING_SECRET })).status).toBe(200);
+      expect((await postSigned(bot.eventsUrl, body, { secret: SIGNING_SECRET, retryNum: 1 })).status).toBe(200);
+      await bot.slack.waitFor('response', (c) => c.args.key === 'redelivered');
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(bot.slack.responses.filter((r) => r.key === 'redelivered')).toHaveLength(1);
+      const mine = await bot.service.app.ctx.store.listRequests({ requester: email('dave@example.com'), limit: 500 });
+      expect(mine.filter((r) => r.ticket === 'OPS-77')).toHaveLength(1);
     });
 
     it('refuses a person with no verified e-mail on their profile', async () => {
