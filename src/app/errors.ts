@@ -70,3 +70,11 @@ export function describeFailure(error: unknown): string {
   }
   return `Unexpected error: ${error instanceof Error ? error.message : String(error)}`;
 }
+
+/**
+ * A revocation the provider did not confirm: unlike other failures something was recorded (the
+ * request is `revoking`), and the scheduler keeps retrying it, so the person is told exactly that.
+ */
+export function describeRevocationFailure(id: string, error: ProviderError): string {
+  return `Revocation of ${id} has started, but the ${error.provider} provider did not confirm it (${error.message}). It is retried automatically until it does; security is alerted if it keeps failing.`;
+}

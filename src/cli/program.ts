@@ -5,7 +5,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from 'commander
 import { approveRequest } from '../app/approve-request';
 import { cancelRequest } from '../app/cancel-request';
 import { denyRequest } from '../app/deny-request';
-import { describeFailure, ProviderError, StoreError } from '../app/errors';
+import { describeFailure, describeRevocationFailure, ProviderError, StoreError } from '../app/errors';
 import { exportAuditLog } from '../app/export-audit-log';
 import { extendAccess } from '../app/extend-access';
 import { listLiveGrants, showRequest } from '../app/list-requests';
@@ -294,9 +294,11 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {
       const { ctx } = await env.app();
-      await done(await revokeAccess(ctx, id, opts.as, 'revoked_early', origin), (r, changed) =>
-        changed ? `${r.id} revoked\n` : `${r.id} was already ${r.state}\n`,
-      );
+      const outcome = await revokeAccess(ctx, id, opts.as, 'revoked_early', origin).catch((error: unknown) => {
+        if (error instanceof ProviderError) throw new CliExit(EXIT_FAILED, describeRevocationFailure(id, error));
+        throw error;
+      });
+      await done(outcome, (r, changed) => (changed ? `${r.id} revoked\n` : `${r.id} was already ${r.state}\n`));
     });
 
   return program;

@@ -5,7 +5,7 @@ import { mayRevoke } from '../../domain/lifecycle/revoke';
 import { requestableRoles } from '../../domain/policy';
 import type { AppContext } from '../app-context';
 import { cancelRequest } from '../cancel-request';
-import { describeFailure } from '../errors';
+import { describeFailure, describeRevocationFailure, ProviderError } from '../errors';
 import { extendAccess } from '../extend-access';
 import { listMyRequests, showRequest } from '../list-requests';
 import type { Origin } from '../origin';
@@ -91,9 +91,15 @@ async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatComma
         (r) => `Extension ${r.id} (${formatDuration(r.duration)} more on ${command.id}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}.`,
       );
     case 'revoke':
-      return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), (r, changed) =>
-        changed ? `Access of request ${r.id} (${r.role}) is revoked.` : `Request ${r.id} was already revoked.`,
-      );
+      try {
+        return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), (r, changed) =>
+          changed ? `Access of request ${r.id} (${r.role}) is revoked.` : `Request ${r.id} was already revoked.`,
+        );
+      } catch (error) {
+        // NB: the revocation is recorded as started and stays due: unlike other failures, it is not "nothing done".
+        if (!(error instanceof ProviderError)) throw error;
+        return { ok: false, text: describeRevocationFailure(command.id, error) };
+      }
     case 'cancel':
       return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), (r, changed) => (changed ? `Request ${r.id} is cancelled.` : `Request ${r.id} was already cancelled.`));
   }

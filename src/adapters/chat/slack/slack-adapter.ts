@@ -15,7 +15,6 @@ import { describeFailure, NotificationError } from '../../../app/errors';
 import { extendAccess } from '../../../app/extend-access';
 import type { Outcome } from '../../../app/outcome';
 import { requestAccess } from '../../../app/request-access';
-import { revokeAccess } from '../../../app/revoke-access';
 import type { AccessRequest } from '../../../domain/access-request';
 import type { Email } from '../../../domain/email';
 import type { RefusalCode } from '../../../domain/lifecycle/transition';
@@ -40,6 +39,9 @@ export interface SlackHooks {
   /** Something changed in the database: deliver notices now rather than at the next sweep. */
   onChange(): void;
 }
+
+/** Tells the person who typed or clicked: ephemeral where possible, else a DM. */
+type Tell = (reply: { ok: boolean; text: string }) => Promise<void>;
 
 /** The path Slack posts commands, interactions and events to in HTTP mode. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -195,59 +197,36 @@ export class SlackAdapter implements ChatPlatform {
     });
 
     for (const actionId of [actionIds.approve, actionIds.review]) {
-      this.app.action(actionId, async ({ ack, body, action, respond }) => {
-        await ack();
-        const tell = this.teller(body.user.id, respond);
-        await this.guarded(tell, async () => {
-          const id = requestIdOf(action);
-          const actor = await this.actor(body.user.id);
-          if (!actor.ok) return tell(actor);
-          if (!id) return tell({ ok: false, text: 'This button names no request.' });
-          const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(body.user.id));
-          if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
-          if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
-          this.hooks.onChange();
-          if (!('response_url' in body) || !body.response_url) await tell({ ok: true, text: `Approved ${id}.` });
-        });
+      this.onButton(actionId, async ({ id, userId, tell, fromMessage }) => {
+        const actor = await this.actor(userId);
+        if (!actor.ok) return tell(actor);
+        const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(userId));
+        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
+        if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
+        this.hooks.onChange();
+        // NB: on a card the card itself shows the approval; from the App Home, say it.
+        if (!fromMessage) await tell({ ok: true, text: `Approved ${id}.` });
       });
     }
 
-    this.app.action(actionIds.deny, async ({ ack, body, action, respond, client }) => {
-      await ack();
-      const tell = this.teller(body.user.id, respond);
-      await this.guarded(tell, async () => {
-        const id = requestIdOf(action);
-        const request = id ? await this.ctx.store.findRequest(id) : undefined;
-        if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
-        const container = 'container' in body ? (body.container as { channel_id?: string; message_ts?: string }) : {};
-        await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: denyFormView(request, { channel: container.channel_id, ts: container.message_ts }) });
-      });
+    this.onButton(actionIds.deny, async ({ id, tell, triggerId, client, container }) => {
+      const request = await this.ctx.store.findRequest(id);
+      if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+      await client.views.open({ trigger_id: triggerId, view: denyFormView(request, container) });
     });
 
-    this.app.action(actionIds.extend, async ({ ack, body, action, respond, client }) => {
-      await ack();
-      const tell = this.teller(body.user.id, respond);
-      await this.guarded(tell, async () => {
-        const id = requestIdOf(action);
-        const request = id ? await this.ctx.store.findRequest(id) : undefined;
-        if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
-        await client.views.open({ trigger_id: (body as { trigger_id: string }).trigger_id, view: extendFormView(request) });
-      });
+    this.onButton(actionIds.extend, async ({ id, tell, triggerId, client }) => {
+      const request = await this.ctx.store.findRequest(id);
+      if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+      await client.views.open({ trigger_id: triggerId, view: extendFormView(request) });
     });
 
-    this.app.action(actionIds.revoke, async ({ ack, body, action, respond }) => {
-      await ack();
-      const tell = this.teller(body.user.id, respond);
-      await this.guarded(tell, async () => {
-        const id = requestIdOf(action);
-        const actor = await this.actor(body.user.id);
-        if (!actor.ok) return tell(actor);
-        if (!id) return tell({ ok: false, text: 'This button names no request.' });
-        const outcome = await revokeAccess(this.ctx, id, actor.actor.email, 'revoked_early', actor.actor.origin);
-        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
-        this.hooks.onChange();
-        await tell({ ok: true, text: outcome.changed ? `Access of ${id} (${outcome.value.role}) is revoked.` : `${id} was already revoked.` });
-      });
+    this.onButton(actionIds.revoke, async ({ id, userId, tell }) => {
+      const actor = await this.actor(userId);
+      if (!actor.ok) return tell(actor);
+      const reply = await runChatCommand(this.ctx, actor.actor, { kind: 'revoke', id });
+      if (reply.ok) this.hooks.onChange();
+      await tell(reply);
     });
 
     this.app.view(viewIds.request, async ({ ack, body, view }) => {
@@ -306,6 +285,31 @@ export class SlackAdapter implements ChatPlatform {
     });
   }
 
+  /** A button whose value is a request id: acked at once, the work done after, failures told to the clicker. */
+  private onButton(
+    actionId: string,
+    work: (click: { id: RequestId; userId: string; tell: Tell; fromMessage: boolean; triggerId: string; client: WebClient; container: { channel?: string; ts?: string } }) => Promise<unknown>,
+  ): void {
+    this.app.action(actionId, async ({ ack, body, action, respond, client }) => {
+      await ack();
+      const tell = this.teller(body.user.id, respond);
+      await this.guarded(tell, async () => {
+        const id = requestIdOf(action);
+        if (!id) return tell({ ok: false, text: 'This button names no request.' });
+        const container = 'container' in body ? (body.container as { channel_id?: string; message_ts?: string }) : {};
+        return work({
+          id,
+          userId: body.user.id,
+          tell,
+          fromMessage: 'response_url' in body && Boolean(body.response_url),
+          triggerId: (body as { trigger_id?: string }).trigger_id ?? '',
+          client,
+          container: { ...(container.channel_id ? { channel: container.channel_id } : {}), ...(container.message_ts ? { ts: container.message_ts } : {}) },
+        });
+      });
+    });
+  }
+
   private async publishHome(userId: string, email: Email): Promise<void> {
     const policy = this.ctx.policy.current().policy;
     const mine = await this.ctx.store.listRequests({ requester: email, states: ['active', 'pending'], limit: 50 });
@@ -333,7 +337,7 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   /** Replies to the person who clicked: ephemeral where the click came from a message, a DM otherwise (App Home). */
-  private teller(userId: string, respond?: (message: object) => Promise<unknown>): (reply: { ok: boolean; text: string }) => Promise<void> {
+  private teller(userId: string, respond?: (message: object) => Promise<unknown>): Tell {
     return async (reply) => {
       if (respond) {
         try {
