@@ -72,7 +72,9 @@ export async function startService(config: Config, logger: Logger, options: Star
           throw new StartupError(`Slack: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         })
       : undefined;
-    const notifiers = slack ? [new ChatNotifier(app.ctx, slack)] : [new LogNotifier(logger.child({ component: 'notices' }))];
+    // NB: the log notifier runs with or without chat, so alerts reach the log (and any log pipeline)
+    // even when a platform is down or the policy names no security channel.
+    const notifiers = [new LogNotifier(logger.child({ component: 'notices' })), ...(slack ? [new ChatNotifier(app.ctx, slack)] : [])];
     const started = new RevocationEngine(app.ctx, { notifiers });
     engine = started;
     await started.start();

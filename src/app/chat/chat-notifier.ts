@@ -1,5 +1,5 @@
 import type { Email } from '../../domain/email';
-import { matchesAny } from '../../domain/policy';
+import type { Policy } from '../../domain/policy';
 import type { Notice, Notifier } from '../../ports/notifier';
 import type { AppContext } from '../app-context';
 import { summarizeNotice } from '../notice-summary';
@@ -39,6 +39,9 @@ const SECURITY_EVENTS = new Set([
 ]);
 
 /**
+ * NB: delivery is at least once: a notice whose security line fails is retried whole, so its card
+ * update (idempotent) and its DM may be sent again. A lost message would be worse than a repeat.
+ *
  * Turns notices into chat messages on one platform: the approval card in the approvals channel
  * (posted when the request opens, updated in place as it moves on), a direct message to the
  * requester when something happens to their access, and a line in the security channel. The
@@ -91,15 +94,13 @@ export class ChatNotifier implements Notifier {
   }
 }
 
-/** The requester and the role's approvers named by address (their home views list this request). */
-function peopleConcerned(policy: ReturnType<AppContext['policy']['current']>['policy'], requester: Email, role: string): Email[] {
+/** The requester and the role's approvers listed by address (their home views show this request). */
+function peopleConcerned(policy: Policy, requester: Email, role: string): Email[] {
   const people = new Set<Email>([requester]);
-  const rolePolicy = policy.roles.get(role);
-  if (rolePolicy) {
-    for (const ref of rolePolicy.approvers) {
-      if (ref.email) people.add(ref.email);
-      const group = ref.group ? policy.groups.get(ref.group) : undefined;
-      for (const member of group?.members ?? []) if (!member.startsWith('*@') && matchesAny(policy, rolePolicy.approvers, member as Email)) people.add(member as Email);
+  for (const ref of policy.roles.get(role)?.approvers ?? []) {
+    if (ref.email) people.add(ref.email);
+    for (const member of (ref.group ? policy.groups.get(ref.group)?.members : undefined) ?? []) {
+      if (!member.startsWith('*@')) people.add(member as Email);
     }
   }
   return [...people];

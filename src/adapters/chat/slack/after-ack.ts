@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 /**
  * Work that runs after an ack. NB: acks and the work after them share one event loop, and under a
  * burst of commands the work (database writes, replies to response_url) would take the CPU from
@@ -10,6 +8,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 export class AfterAck {
   private running = 0;
   private readonly waiting: (() => void)[] = [];
+  private readonly deferred = new Set<() => void>();
 
   constructor(
     private readonly concurrency: number,
@@ -17,9 +16,23 @@ export class AfterAck {
     private readonly maxDeferMs = 1_000,
   ) {}
 
+  /** Call when the last request waiting for its ack has been answered: deferred work may start. */
+  acksDone(): void {
+    for (const resume of [...this.deferred]) resume();
+  }
+
   async run<T>(work: () => Promise<T>): Promise<T> {
-    const deferUntil = Date.now() + this.maxDeferMs;
-    while (this.acksPending() && Date.now() < deferUntil) await sleep(2);
+    if (this.acksPending()) {
+      await new Promise<void>((resolve) => {
+        const resume = () => {
+          clearTimeout(timer);
+          this.deferred.delete(resume);
+          resolve();
+        };
+        const timer = setTimeout(resume, this.maxDeferMs);
+        this.deferred.add(resume);
+      });
+    }
     if (this.running >= this.concurrency) await new Promise<void>((resolve) => this.waiting.push(resolve));
     this.running += 1;
     try {

@@ -120,6 +120,7 @@ export class SlackAdapter implements ChatPlatform {
       this.unanswered += 1;
       res.once('close', () => {
         this.unanswered -= 1;
+        if (this.unanswered === 0) this.afterAck.acksDone();
       });
       listener(req, res);
     };
@@ -164,7 +165,10 @@ export class SlackAdapter implements ChatPlatform {
   async refreshPeople(who: readonly Email[]): Promise<void> {
     for (const email of who) {
       const userId = this.homeViewers.get(email);
-      if (userId) await this.call('views.publish', () => this.publishHome(userId, email));
+      if (!userId) continue;
+      // NB: best effort: the Home tab is rebuilt whenever it is opened, so a failed refresh must not
+      // hold up (and later repeat) the notice it came with.
+      await this.publishHome(userId, email).catch((err: unknown) => this.log.warn({ err }, 'App Home refresh failed'));
     }
   }
 
