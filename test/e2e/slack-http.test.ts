@@ -210,6 +210,8 @@ describe('Slack in HTTP mode', () => {
       await bot.click(people.alice.id, 'approve', extension);
       await bot.click(people.carol.id, 'approve', extension);
       await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === people.dave.id && textOf(c).includes('extended by 1h'));
+      const extensionCard = await bot.slack.waitFor('chat.update', (c) => textOf(c).includes(`*Request*\\n${extension}`) && textOf(c).includes(`Extension approved (2 of 2 approvals: alice@example.com, carol@example.com); added to ${id}`));
+      expect(buttonsOf(extensionCard)).toEqual([]);
 
       // When he revokes early
       const revoked = await bot.command(people.dave.id, `revoke ${id}`);

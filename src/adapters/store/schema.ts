@@ -68,6 +68,8 @@ export const accessRequests = pgTable(
     // NB: `listRequests` without a requester is newest-first over everything.
     index('access_requests_created_at_idx').on(t.createdAt),
     index('access_requests_state_idx').on(t.state),
+    // NB: the scheduler looks for unreviewed break-glass every second; break-glass rows are few.
+    index('access_requests_break_glass_deadline_idx').on(t.decisionDeadline).where(sql`${t.breakGlass}`),
   ],
 );
 

@@ -55,7 +55,8 @@ export function approvalCard(request: AccessRequest, policy: Policy, firstTime: 
   const { status, statusAt } = describeStatus(request);
   const reviewOpen = request.breakGlass && request.approvals.length < request.approvalsRequired && ['active', 'revoking', 'revoked'].includes(request.state);
   const actions: CardAction[] = request.state === 'pending' ? ['approve', 'deny'] : reviewOpen ? ['review'] : [];
-  return { request, headline, fields, flags, status, ...(statusAt ? { statusAt } : {}), actions, settled: actions.length === 0 && request.state !== 'active' && request.state !== 'approved' };
+  const live = request.state === 'active' || (request.state === 'approved' && request.kind === 'access');
+  return { request, headline, fields, flags, status, ...(statusAt ? { statusAt } : {}), actions, settled: actions.length === 0 && !live };
 }
 
 function describeStatus(request: AccessRequest): { status: string; statusAt?: Date } {
@@ -65,11 +66,11 @@ function describeStatus(request: AccessRequest): { status: string; statusAt?: Da
     case 'pending':
       return { status: `Waiting: ${counted}. Decide by`, statusAt: request.decisionDeadline };
     case 'approved':
-      return { status: `Approved (${counted}); granting` };
+      // NB: an approved extension is done (its time was added to the grant it extends); an approved
+      // request is waiting for the provider.
+      return request.kind === 'extension' ? { status: `Extension approved (${counted}); added to ${request.parentId ?? 'the grant'}` } : { status: `Approved (${counted}); granting` };
     case 'active':
-      return request.kind === 'extension'
-        ? { status: `Extension approved (${counted})` }
-        : { status: `Granted (${counted}) until`, statusAt: request.grant?.expiresAt ?? request.decisionDeadline };
+      return { status: `Granted (${counted}) until`, statusAt: request.grant?.expiresAt ?? request.decisionDeadline };
     case 'revoking':
       return { status: `Access is being revoked (${counted})` };
     case 'revoked':

@@ -1,0 +1,1 @@
+CREATE INDEX "access_requests_break_glass_deadline_idx" ON "access_requests" USING btree ("decision_deadline") WHERE "access_requests"."break_glass";
