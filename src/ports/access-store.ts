@@ -40,6 +40,10 @@ export interface AccessStore {
   claimDueRevocations(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedRevocation[]>;
   /** Gives up `owner`'s lease on the grant of `id` (no-op when someone else holds it). */
   releaseLease(id: RequestId, owner: string): Promise<void>;
+  /** Everyone who holds a lease on any work right now (grants, revocations, notice delivery). */
+  leaseOwners(): Promise<string[]>;
+  /** Frees every lease these owners hold (they are known to be dead), so their work is due at once. */
+  releaseLeasesOf(owners: readonly string[]): Promise<number>;
   /**
    * Records a failed revocation attempt: increments `revoke_attempts`, keeps `error` as the last
    * one, and (when `owner` still holds the lease, or nobody does) sets the next attempt and frees

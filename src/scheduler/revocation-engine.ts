@@ -1,3 +1,4 @@
+import os from 'node:os';
 import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/app-context';
@@ -100,6 +101,7 @@ export class RevocationEngine {
   async start(): Promise<SweepResult> {
     if (this.task) throw new Error('the revocation engine is already running');
     this.stopping = false;
+    await this.releaseLeasesOfDeadProcesses();
     const first = await this.sweepOnce();
     if (first.timedOut + first.claimed + first.granted > 0) this.log.info(first, 'caught up on overdue work at start');
     this.task = createTask(this.schedule, () => this.trigger(), { name: `revocation-sweep ${this.owner}`, logger: cronLogger(this.log) });
@@ -145,6 +147,24 @@ export class RevocationEngine {
    */
   sweepOnce(): Promise<SweepResult> {
     return this.enqueue(() => this.sweep());
+  }
+
+  /**
+   * A process on this host that died mid-work (a crash, a kill) leaves its leases behind; its
+   * successor would wait for them to lapse (60 s) before finishing that work. Owners are
+   * `hostname:pid:…`: one on this host whose pid is gone is dead for sure, and its leases are freed.
+   * NB: owners on other hosts are never judged; their leases lapse on their own.
+   */
+  private async releaseLeasesOfDeadProcesses(): Promise<void> {
+    const host = `${os.hostname()}:`;
+    const dead = (await this.ctx.store.leaseOwners()).filter((owner) => {
+      if (!owner.startsWith(host) || owner === this.owner) return false;
+      const pid = Number(owner.slice(host.length).split(':')[0]);
+      return Number.isInteger(pid) && pid > 0 && !processAlive(pid);
+    });
+    if (dead.length === 0) return;
+    const released = await this.ctx.store.releaseLeasesOf(dead);
+    this.log.warn({ owners: dead, released }, 'freed the leases of processes on this host that died mid-work');
   }
 
   /** When the expiry timer will wake the engine (the expiry it was armed for), if armed. */
@@ -239,6 +259,16 @@ export class RevocationEngine {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     this.timerFor = undefined;
+  }
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    // NB: EPERM means it exists but belongs to someone else: alive.
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
 }
 

@@ -82,3 +82,14 @@ export function runServiceExpectingExit(env: Record<string, string>): Promise<Ru
     });
   });
 }
+
+/** Spawns `npm start`'s entry point without waiting for anything, for tests that kill it mid-work. */
+export function spawnServiceProcess(env: Record<string, string>): { child: ChildProcess; output: () => string } {
+  // NB: node with tsx's loader, not the tsx CLI: the CLI runs the service in a child of its own,
+  // and a SIGKILL would kill the wrapper and leave the service running.
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
+  let output = '';
+  child.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+  return { child, output: () => output };
+}

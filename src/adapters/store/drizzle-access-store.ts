@@ -150,6 +150,38 @@ export class DrizzleAccessStore implements AccessStore {
     });
   }
 
+  leaseOwners(): Promise<string[]> {
+    return guard('leaseOwners', async () => {
+      const result = await this.db.execute(sql`
+        SELECT lease_owner AS owner FROM grants WHERE lease_owner IS NOT NULL
+        UNION SELECT grant_lease_owner FROM access_requests WHERE grant_lease_owner IS NOT NULL
+        UNION SELECT lease_owner FROM notification_cursors WHERE lease_owner IS NOT NULL`);
+      return (result as unknown as { rows: { owner: string }[] }).rows.map((row) => row.owner);
+    });
+  }
+
+  releaseLeasesOf(owners: readonly string[]): Promise<number> {
+    return guard('releaseLeasesOf', async () => {
+      if (owners.length === 0) return 0;
+      const list = [...owners];
+      const released = await this.db.transaction(async (tx) => {
+        const a = await tx.update(grants).set({ leaseOwner: null, leaseUntil: null }).where(inArray(grants.leaseOwner, list)).returning({ id: grants.requestId });
+        const b = await tx
+          .update(accessRequests)
+          .set({ grantLeaseOwner: null, grantLeaseUntil: null })
+          .where(inArray(accessRequests.grantLeaseOwner, list))
+          .returning({ id: accessRequests.id });
+        const c = await tx
+          .update(notificationCursors)
+          .set({ leaseOwner: null, leaseUntil: null })
+          .where(inArray(notificationCursors.leaseOwner, list))
+          .returning({ id: notificationCursors.notifier });
+        return a.length + b.length + c.length;
+      });
+      return released;
+    });
+  }
+
   recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
     return guard('recordRevocationFailure', async () => {
       const next = instantParam(nextAttemptAt);
