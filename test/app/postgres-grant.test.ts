@@ -7,7 +7,8 @@ import { requestAccess } from '../../src/app/request-access';
 import { revokeAccess } from '../../src/app/revoke-access';
 import { email, type Email } from '../../src/domain/email';
 import { principalFor } from '../../src/domain/policy';
-import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { cliOrigin, createHarness, type Harness } from '../support/app-harness';
+import { postgresRolePolicy } from '../support/postgres-role-policy';
 import { value } from '../support/revocation-fixtures';
 import { createPgliteDatabase, TEST_DATABASE_ADMIN_URL } from '../support/test-database';
 
@@ -22,22 +23,7 @@ const dave = email('dave@example.com');
 const alice = email('alice@example.com');
 const frank = email('frank@example.com');
 
-const policyText =
-  examplePolicyText +
-  `
-  pg-readonly:
-    description: Read-only on the test PostgreSQL
-    provider: postgres
-    target: { connectionEnv: PA_TEST_ADMIN_URL, role: ${dbRole} }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-
-identities:
-  dave@example.com: { postgres: ${daveLogin} }
-`;
+const policyText = postgresRolePolicy(dbRole, daveLogin);
 
 let admin: pg.Client;
 let provider: PostgresIamProvider;

@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { repoRoot, runCliProcess, spawnServiceProcess, startServiceProcess } from '../support/processes';
+import { postgresRolePolicy } from '../support/postgres-role-policy';
+import { runCliProcess, spawnServiceProcess, startServiceProcess } from '../support/processes';
 import { createPostgresDatabase, TEST_DATABASE_ADMIN_URL } from '../support/test-database';
 
 jest.setTimeout(180_000);
@@ -27,22 +28,7 @@ describe('a service killed in the middle of a revocation', () => {
     await admin.query(`CREATE ROLE ${pg.escapeIdentifier(daveLogin)} LOGIN`);
     botDb = await createPostgresDatabase({ migrate: false });
     dir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-crash-'));
-    const policy =
-      readFileSync(path.join(repoRoot, 'manifests/policy.example.yaml'), 'utf8') +
-      `
-  pg-readonly:
-    description: Read-only on the test PostgreSQL
-    provider: postgres
-    target: { connectionEnv: PA_TEST_ADMIN_URL, role: ${dbRole} }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-
-identities:
-  dave@example.com: { postgres: ${daveLogin} }
-`;
+    const policy = postgresRolePolicy(dbRole, daveLogin);
     writeFileSync(path.join(dir, 'policy.yaml'), policy);
     env = { DATABASE_URL: botDb.url, POLICY_FILE: path.join(dir, 'policy.yaml'), PA_TEST_ADMIN_URL: TEST_DATABASE_ADMIN_URL, POLICY_POLL_MS: '60000' };
   });
