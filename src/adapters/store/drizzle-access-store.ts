@@ -183,23 +183,7 @@ export class DrizzleAccessStore implements AccessStore {
   }
 
   recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
-    return guard('recordRevocationFailure', async () => {
-      const next = instantParam(nextAttemptAt);
-      const ours = sql`(lease_owner IS NULL OR lease_owner = ${owner})`;
-      // NB: every SET expression sees the row as it was, so `ours` is evaluated before the lease is
-      // cleared. A replica that took the lapsed lease over keeps it and its own schedule.
-      const result = await this.db.execute(sql`
-        UPDATE grants SET
-          revoke_attempts = revoke_attempts + 1,
-          last_error = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
-          next_attempt_at = CASE WHEN ${ours} THEN ${next} ELSE next_attempt_at END,
-          lease_until = CASE WHEN ${ours} THEN NULL ELSE lease_until END,
-          lease_owner = CASE WHEN ${ours} THEN NULL ELSE lease_owner END
-        WHERE request_id = ${id}
-        RETURNING revoke_attempts`);
-      const [row] = (result as unknown as { rows: { revoke_attempts: number | string }[] }).rows;
-      return row ? Number(row.revoke_attempts) : 0;
-    });
+    return guard('recordRevocationFailure', () => recordFailedAttempt(this.db, REVOCATION_WORK, id, owner, error, nextAttemptAt));
   }
 
   claimDueGrants(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedGrant[]> {
@@ -236,21 +220,7 @@ export class DrizzleAccessStore implements AccessStore {
   }
 
   recordGrantFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
-    return guard('recordGrantFailure', async () => {
-      const next = instantParam(nextAttemptAt);
-      const ours = sql`(grant_lease_owner IS NULL OR grant_lease_owner = ${owner})`;
-      const result = await this.db.execute(sql`
-        UPDATE access_requests SET
-          grant_attempts = grant_attempts + 1,
-          last_grant_error = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
-          next_grant_at = CASE WHEN ${ours} THEN ${next} ELSE next_grant_at END,
-          grant_lease_until = CASE WHEN ${ours} THEN NULL ELSE grant_lease_until END,
-          grant_lease_owner = CASE WHEN ${ours} THEN NULL ELSE grant_lease_owner END
-        WHERE id = ${id}
-        RETURNING grant_attempts`);
-      const [row] = (result as unknown as { rows: { grant_attempts: number | string }[] }).rows;
-      return row ? Number(row.grant_attempts) : 0;
-    });
+    return guard('recordGrantFailure', () => recordFailedAttempt(this.db, GRANT_WORK, id, owner, error, nextAttemptAt));
   }
 
   unreviewedBreakGlass(now: Date, limit: number): Promise<RequestId[]> {
@@ -608,6 +578,59 @@ class DrizzleStoreTransaction implements StoreTransaction {
 
 function iso(at: Date | null | undefined): string | null {
   return at ? at.toISOString() : null;
+}
+
+/** Where a kind of leased work keeps its retry bookkeeping. */
+interface LeasedWork {
+  readonly table: string;
+  readonly key: string;
+  readonly attempts: string;
+  readonly lastError: string;
+  readonly nextAttemptAt: string;
+  readonly leaseOwner: string;
+  readonly leaseUntil: string;
+}
+
+const REVOCATION_WORK: LeasedWork = {
+  table: 'grants',
+  key: 'request_id',
+  attempts: 'revoke_attempts',
+  lastError: 'last_error',
+  nextAttemptAt: 'next_attempt_at',
+  leaseOwner: 'lease_owner',
+  leaseUntil: 'lease_until',
+};
+
+const GRANT_WORK: LeasedWork = {
+  table: 'access_requests',
+  key: 'id',
+  attempts: 'grant_attempts',
+  lastError: 'last_grant_error',
+  nextAttemptAt: 'next_grant_at',
+  leaseOwner: 'grant_lease_owner',
+  leaseUntil: 'grant_lease_until',
+};
+
+/**
+ * Counts a failed attempt at leased work, keeps its error, and (when `owner` still holds the lease,
+ * or nobody does) schedules the next attempt and frees the lease. Returns the attempts so far.
+ * NB: every SET expression sees the row as it was, so "ours" is evaluated before the lease is
+ * cleared; a replica that took a lapsed lease over keeps it and its own schedule.
+ */
+async function recordFailedAttempt(db: StoreDatabase, work: LeasedWork, id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
+  const c = (name: string) => sql.identifier(name);
+  const ours = sql`(${c(work.leaseOwner)} IS NULL OR ${c(work.leaseOwner)} = ${owner})`;
+  const result = await db.execute(sql`
+    UPDATE ${c(work.table)} SET
+      ${c(work.attempts)} = ${c(work.attempts)} + 1,
+      ${c(work.lastError)} = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
+      ${c(work.nextAttemptAt)} = CASE WHEN ${ours} THEN ${instantParam(nextAttemptAt)} ELSE ${c(work.nextAttemptAt)} END,
+      ${c(work.leaseUntil)} = CASE WHEN ${ours} THEN NULL ELSE ${c(work.leaseUntil)} END,
+      ${c(work.leaseOwner)} = CASE WHEN ${ours} THEN NULL ELSE ${c(work.leaseOwner)} END
+    WHERE ${c(work.key)} = ${id}
+    RETURNING ${c(work.attempts)} AS attempts`);
+  const [row] = (result as unknown as { rows: { attempts: number | string }[] }).rows;
+  return row ? Number(row.attempts) : 0;
 }
 
 /** A Date as a bind parameter for raw SQL (Drizzle's query builder maps Dates itself). */
