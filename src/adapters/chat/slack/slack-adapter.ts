@@ -163,12 +163,13 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   async refreshPeople(who: readonly Email[]): Promise<void> {
+    // NB: looked up by e-mail, not only among people who opened their Home on this replica, so
+    // whichever replica delivers the notice keeps the Home tabs current. Best effort: a Home tab is
+    // rebuilt whenever it is opened, so a failed refresh must not hold up (and later repeat) the
+    // notice it came with.
     for (const email of who) {
-      const userId = this.homeViewers.get(email);
-      if (!userId) continue;
-      // NB: best effort: the Home tab is rebuilt whenever it is opened, so a failed refresh must not
-      // hold up (and later repeat) the notice it came with.
-      await this.publishHome(userId, email).catch((err: unknown) => this.log.warn({ err }, 'App Home refresh failed'));
+      const userId = this.homeViewers.get(email) ?? (await this.directory.userIdFor(email).catch(() => undefined));
+      if (userId) await this.publishHome(userId, email).catch((err: unknown) => this.log.warn({ err }, 'App Home refresh failed'));
     }
   }
 
