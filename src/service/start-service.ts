@@ -97,6 +97,9 @@ export async function startService(config: Config, logger: Logger, options: Star
       `prod-access listening on ${config.host}:${port}`,
     );
     if (slack) {
+      const { channels } = app.ctx.policy.current().policy;
+      if (!channels.approvals.slack) logger.warn('the policy names no channels.approvals.slack: approval cards are posted only for roles with their own channel; approvers still see requests in their App Home');
+      if (!channels.security.slack) logger.warn('the policy names no channels.security.slack: security summaries and alerts go to the log only');
       await slack.start().catch((error: unknown) => {
         throw new StartupError(`Slack Socket Mode did not connect: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
       });
