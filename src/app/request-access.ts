@@ -1,4 +1,6 @@
 import type { AccessRequest } from '../domain/access-request';
+import type { Refusal } from '../domain/lifecycle/transition';
+import { requestIdFromBytes } from '../domain/request-id';
 import { openRequest, type RequestInput } from '../domain/lifecycle/open-request';
 import type { AppContext } from './app-context';
 import { StoreError } from './errors';
@@ -8,6 +10,17 @@ import { stamp } from './origin';
 import type { Outcome } from './outcome';
 
 const ID_ATTEMPTS = 5;
+// NB: never stored: a dry run only asks the rules.
+const DRY_RUN_ID = requestIdFromBytes(new Uint8Array(5));
+
+/**
+ * Asks the rules whether this request would be accepted now, without writing anything: for forms
+ * that must answer at once (Slack gives a modal 3 seconds) and commit afterwards.
+ */
+export function dryRunRequest(ctx: AppContext, input: RequestInput): Refusal | undefined {
+  const transition = openRequest(input, DRY_RUN_ID, ctx.policy.current(), ctx.clock.now());
+  return transition.ok ? undefined : transition.refusal;
+}
 
 /**
  * Opens a request for access. A break-glass request is granted at once and flagged for review

@@ -14,7 +14,7 @@ import { denyRequest } from '../../../app/deny-request';
 import { describeFailure, NotificationError } from '../../../app/errors';
 import { extendAccess } from '../../../app/extend-access';
 import type { Outcome } from '../../../app/outcome';
-import { requestAccess } from '../../../app/request-access';
+import { dryRunRequest, requestAccess } from '../../../app/request-access';
 import type { AccessRequest } from '../../../domain/access-request';
 import type { Email } from '../../../domain/email';
 import type { RefusalCode } from '../../../domain/lifecycle/transition';
@@ -238,19 +238,23 @@ export class SlackAdapter implements ChatPlatform {
       const values = formValues(view.state.values);
       const actor = await this.actor(body.user.id);
       if (!actor.ok) return ack({ response_action: 'errors', errors: { role: actor.message } });
-      const outcome = await this.attempt(() =>
-        requestAccess(
-          this.ctx,
-          { requester: actor.actor.email, role: values.role ?? '', duration: values.duration ?? '', ticket: values.ticket ?? '', reason: values.reason ?? '', breakGlass: values.break_glass === 'yes' },
-          actor.actor.origin,
-        ),
-      );
-      if (!outcome.ok) return ack({ response_action: 'errors', errors: { [fieldOf(outcome.refusal.code)]: outcome.refusal.message } });
+      const input = { requester: actor.actor.email, role: values.role ?? '', duration: values.duration ?? '', ticket: values.ticket ?? '', reason: values.reason ?? '', breakGlass: values.break_glass === 'yes' };
+      // NB: the rules answer on the form at once (no database); the request is opened after the ack.
+      const refusal = dryRunRequest(this.ctx, input);
+      if (refusal) return ack({ response_action: 'errors', errors: { [fieldOf(refusal.code)]: refusal.message } });
       await ack();
-      this.hooks.onChange();
       const channelId = parseMetadata(view.private_metadata).channelId;
-      const text = outcome.value.state === 'active' ? `Break-glass access to ${outcome.value.role} granted (request ${outcome.value.id}). Security has been told.` : `Request ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).`;
-      await this.guarded(this.teller(body.user.id), () => this.tellInChannel(channelId, body.user.id, { ok: true, text }));
+      const tell: Tell = (reply) => this.tellInChannel(channelId, body.user.id, reply);
+      await this.guarded(tell, async () => {
+        const outcome = await requestAccess(this.ctx, input, actor.actor.origin);
+        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
+        this.hooks.onChange();
+        const r = outcome.value;
+        await tell({
+          ok: true,
+          text: r.state === 'active' ? `Break-glass access to ${r.role} granted (request ${r.id}). Security has been told.` : `Request ${r.id} for ${r.role} is waiting for ${r.approvalsRequired} approval(s).`,
+        });
+      });
     });
 
     this.app.view(viewIds.deny, async ({ ack, body, view }) => {
