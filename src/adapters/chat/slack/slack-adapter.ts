@@ -48,6 +48,7 @@ export const SLACK_EVENTS_PATH = '/slack/events';
 
 const REPEAT_WINDOW_MS = 10 * 60_000;
 const AFTER_ACK_CONCURRENCY = 4;
+const HOME_REFRESH_DELAY_MS = 300;
 
 /**
  * Slack for prod-access: `/prod-access`, approval cards with buttons, modals, the App Home, DMs and
@@ -66,6 +67,8 @@ export class SlackAdapter implements ChatPlatform {
   private readonly homeViewers = new Map<Email, string>();
   /** Deliveries already handled (trigger ids), so a redelivered command or submission runs once. */
   private readonly seen = new Map<string, number>();
+  /** Home tabs due for a rebuild, by e-mail. */
+  private readonly homeRefreshes = new Map<Email, NodeJS.Timeout>();
   /** HTTP requests received and not yet answered (acked). */
   private unanswered = 0;
   private readonly afterAck = new AfterAck(AFTER_ACK_CONCURRENCY, () => this.unanswered > 0);
@@ -132,6 +135,8 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   async stop(): Promise<void> {
+    for (const timer of this.homeRefreshes.values()) clearTimeout(timer);
+    this.homeRefreshes.clear();
     if (this.receiver instanceof SocketModeReceiver) await this.app.stop();
   }
 
@@ -163,13 +168,21 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   async refreshPeople(who: readonly Email[]): Promise<void> {
-    // NB: looked up by e-mail, not only among people who opened their Home on this replica, so
-    // whichever replica delivers the notice keeps the Home tabs current. Best effort: a Home tab is
-    // rebuilt whenever it is opened, so a failed refresh must not hold up (and later repeat) the
-    // notice it came with.
+    // NB: off the notice pipeline (which delivers in order, one notice at a time) and coalesced per
+    // person: a burst of events for one request rebuilds each Home tab once. People are looked up
+    // by e-mail, not only among those who opened their Home on this replica, so whichever replica
+    // delivers the notice keeps the tabs current. Best effort: a Home tab is rebuilt whenever it is
+    // opened, so a failed refresh is only logged.
     for (const email of who) {
-      const userId = this.homeViewers.get(email) ?? (await this.directory.userIdFor(email).catch(() => undefined));
-      if (userId) await this.publishHome(userId, email).catch((err: unknown) => this.log.warn({ err }, 'App Home refresh failed'));
+      if (this.homeRefreshes.has(email)) continue;
+      const timer = setTimeout(() => {
+        this.homeRefreshes.delete(email);
+        void (async () => {
+          const userId = this.homeViewers.get(email) ?? (await this.directory.userIdFor(email));
+          if (userId) await this.publishHome(userId, email);
+        })().catch((err: unknown) => this.log.warn({ err }, 'App Home refresh failed'));
+      }, HOME_REFRESH_DELAY_MS);
+      this.homeRefreshes.set(email, timer);
     }
   }
 
