@@ -16,6 +16,8 @@ export interface FakeSlackUser {
   readonly isBot?: boolean;
   readonly deleted?: boolean;
   readonly tz?: string;
+  /** Shown as `real_name` (default: the id). */
+  readonly realName?: string;
 }
 
 /** A failure the next call to a method gets. */
@@ -159,7 +161,7 @@ export class FakeSlack {
     const raw = Buffer.concat(chunks).toString('utf8');
     const url = new URL(req.url ?? '/', 'http://fake');
     if (url.pathname.startsWith('/response/')) {
-      this.responses.push({ key: decodeURIComponent(url.pathname.slice('/response/'.length)), body: raw ? (JSON.parse(raw) as Record<string, unknown>) : {} });
+      this.responses.push({ key: decodeURIComponent(url.pathname.slice('/response/'.length)), body: raw ? (parseJson(raw) ?? { raw }) : {} });
       this.wake();
       res.writeHead(200).end('ok');
       return;
@@ -170,6 +172,10 @@ export class FakeSlack {
     }
     const method = url.pathname.slice('/api/'.length);
     const args = parseBody(raw, req.headers['content-type']);
+    if (!args) {
+      res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: 'invalid_json' }));
+      return;
+    }
     const auth = req.headers.authorization;
     const token = auth?.startsWith('Bearer ') ? auth.slice(7) : typeof args.token === 'string' ? args.token : undefined;
     this.calls.push({ method, args, token });
@@ -237,22 +243,31 @@ function slackUser(user: FakeSlackUser): Record<string, unknown> {
     deleted: user.deleted ?? false,
     is_bot: user.isBot ?? false,
     tz: user.tz ?? 'Europe/Berlin',
-    profile: { ...(user.email ? { email: user.email } : {}), real_name: user.id },
+    real_name: user.realName ?? user.id,
+    profile: { ...(user.email ? { email: user.email } : {}), real_name: user.realName ?? user.id },
   };
 }
 
-function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+/** The call's arguments, or undefined when a JSON body does not parse (Slack answers `invalid_json`). */
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> | undefined {
   if (!raw) return {};
-  const args: Record<string, unknown> = contentType?.includes('application/json') ? (JSON.parse(raw) as Record<string, unknown>) : Object.fromEntries(new URLSearchParams(raw));
+  const args = contentType?.includes('application/json') ? parseJson(raw) : Object.fromEntries(new URLSearchParams(raw));
+  if (!args) return undefined;
   for (const field of JSON_FIELDS) {
     const value = args[field];
-    if (typeof value === 'string') {
-      try {
-        args[field] = JSON.parse(value);
-      } catch {
-        // NB: left as sent; a test asserting on it will see the raw string.
-      }
-    }
+    // NB: a field that does not parse is left as sent; a test asserting on it sees the raw string.
+    if (typeof value === 'string') args[field] = parseJson(value) ?? value;
   }
   return args;
+}
+
+// NB: a body the fake cannot read must still get an answer: a throw here would leave the client
+// waiting and surface as an unhandled rejection far from the test that caused it.
+function parseJson(text: string): Record<string, unknown> | undefined {
+  try {
+    const parsed: unknown = JSON.parse(text);
+    return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : undefined;
+  } catch {
+    return undefined;
+  }
 }
