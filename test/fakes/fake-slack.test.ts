@@ -1,6 +1,6 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { App, HTTPReceiver, type Logger as BoltLogger } from '@slack/bolt';
+import { App, HTTPReceiver, SocketModeReceiver, type Logger as BoltLogger } from '@slack/bolt';
 import { ErrorCode, WebClient, WebClientEvent } from '@slack/web-api';
 import pino from 'pino';
 import { toBoltLogger } from '../../src/adapters/chat/slack/bolt-logger';
@@ -310,5 +310,65 @@ describe('Bolt 5 in HTTP mode behind our own node:http server', () => {
   it('leaves a GET to /slack/events to our server too: Bolt owns only POST', async () => {
     const res = await fetch(eventsUrl, { method: 'GET' });
     expect(res.status).toBe(404);
+  });
+});
+
+describe('Bolt 5 in Socket Mode against the fake socket server', () => {
+  let slack: FakeSlack;
+  let app: App;
+  const ran: string[] = [];
+
+  beforeAll(async () => {
+    slack = await FakeSlack.start();
+    const { logger } = quietLogger();
+    // NB: the socket client makes its own WebClient (for apps.connections.open, with the app
+    // token); App's clientOptions do not reach it, only installerOptions.clientOptions do.
+    const receiver = new SocketModeReceiver({ appToken: 'xapp-fake-token', logger, installerOptions: { clientOptions: { slackApiUrl: slack.apiUrl } } });
+    app = new App({ token: BOT_TOKEN, receiver, logger, botId: 'B0BOT', botUserId: 'U0BOT', clientOptions: { slackApiUrl: slack.apiUrl } });
+    app.command('/prod-access', async ({ command, ack, respond }) => {
+      await ack(command.text === 'ack with text' ? { text: 'on it' } : undefined);
+      ran.push(command.text);
+      await respond({ text: `done: ${command.text}` });
+    });
+    app.action('approve', async ({ ack }) => {
+      await ack();
+    });
+    await app.start();
+  });
+  afterAll(async () => {
+    await app?.stop();
+    await slack.close();
+  });
+
+  const command = (text: string, key: string) => ({
+    token: 'deprecated',
+    team_id: 'T0FAKE',
+    channel_id: 'C0GENERAL',
+    user_id: 'U0DAVE',
+    command: '/prod-access',
+    text,
+    response_url: slack.responseUrl(key),
+    trigger_id: `trigger-${key}`,
+    api_app_id: 'A0PRODACCESS',
+  });
+
+  it('connects with the app token through apps.connections.open and is ready once the server says hello', async () => {
+    const open = await slack.waitFor('apps.connections.open');
+    expect(open.token).toBe('xapp-fake-token');
+    expect(slack.socketClients).toBe(1);
+  });
+
+  it('acks a slash_commands envelope with an empty payload, then replies on the response_url', async () => {
+    expect(await slack.sendEnvelope('slash_commands', command('help', 'socket-help'))).toEqual({});
+    expect((await slack.waitFor('response', (c) => c.args.key === 'socket-help')).args.text).toBe('done: help');
+    expect(ran).toContain('help');
+  });
+
+  it('carries the ack() argument back as the envelope payload', async () => {
+    expect(await slack.sendEnvelope('slash_commands', command('ack with text', 'socket-text'))).toEqual({ text: 'on it' });
+  });
+
+  it('acks an interactive envelope (a button click)', async () => {
+    expect(await slack.sendEnvelope('interactive', blockAction({ userId: 'U0ALICE', actionId: 'approve', value: '01ABCDEF', responseUrl: slack.responseUrl('socket-click') }))).toEqual({});
   });
 });

@@ -135,7 +135,11 @@ export class FakeSlack {
   }
 
   async close(): Promise<void> {
-    for (const socket of this.sockets) socket.terminate();
+    // NB: a clean close handshake, not terminate(). Bolt's app.stop() resolves before the client's
+    // close frame is answered, and socket-mode 3.1 arms a 30 s timer per close frame it sends: a
+    // socket dropped mid-handshake makes it send a second one over the first timer, which is then
+    // never cleared and keeps jest from exiting for 30 s.
+    await Promise.all([...this.sockets].map((socket) => closeGracefully(socket)));
     this.wss?.close();
     this.server.closeAllConnections();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
@@ -233,6 +237,18 @@ export class FakeSlack {
   private wake(): void {
     for (const waiter of this.waiters.splice(0)) waiter();
   }
+}
+
+function closeGracefully(socket: WebSocket): Promise<void> {
+  return new Promise<void>((resolve) => {
+    if (socket.readyState === socket.CLOSED) return resolve();
+    const timer = setTimeout(() => socket.terminate(), 1_000);
+    socket.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+    if (socket.readyState === socket.OPEN) socket.close(1000);
+  });
 }
 
 function slackUser(user: FakeSlackUser): Record<string, unknown> {
