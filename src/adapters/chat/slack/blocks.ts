@@ -56,7 +56,7 @@ function button(action: CardAction, id: string): { type: 'button'; action_id: st
 /** An ephemeral answer to a command or a click: the reply's text, escaped, in one section. */
 export function replyBlocks(reply: ChatReply | { ok: boolean; text: string }): { text: string; blocks: KnownBlock[] } {
   const icon = reply.ok ? '' : ':no_entry: ';
-  const body = reply.text.includes('\n') && reply.ok ? `\`\`\`${escapeMrkdwn(reply.text).replace(/`\u200d/g, "'")}\`\`\`` : escapeMrkdwn(reply.text);
+  const body = reply.text.includes('\n') && reply.ok ? `\`\`\`${escapeMrkdwn(reply.text)}\`\`\`` : escapeMrkdwn(reply.text);
   return { text: fallback(reply.text), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fitSection(`${icon}${body}`) } }] };
 }
 

@@ -11,10 +11,22 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('a &lt; b & c')).toBe('a &amp;lt; b &amp; c');
   });
 
-  it('keeps formatting characters visible but unable to pair up, keeps line breaks, drops control characters', () => {
-    const escaped = escapeMrkdwn('*bold* _it_ ~s~ `code`\nnext\u0007');
-    expect(escaped).toBe('*\u200dbold*\u200d _\u200dit_\u200d ~\u200ds~\u200d `\u200dcode`\u200d\nnext');
-    expect(escaped).not.toMatch(/\*[^\u200d]/);
+  it('shows formatting characters as look-alikes that cannot pair up into bold, italics, strike-through or code', () => {
+    const escaped = escapeMrkdwn('*bold* _it_ ~s~ `code` ```block```');
+    expect(escaped).toBe('\u2217bold\u2217 \u02cdit\u02cd \u223cs\u223c \u02cbcode\u02cb \u02cb\u02cb\u02cbblock\u02cb\u02cb\u02cb');
+    expect(escaped).not.toMatch(/[*_~`]/);
+  });
+
+  it('refuses to let a line start a block quote, and keeps a > inside a line as it was', () => {
+    expect(escapeMrkdwn('> approved by the CISO\nok > fine\n>> twice')).toBe('\u00ad&gt; approved by the CISO\nok &gt; fine\n\u00ad&gt;&gt; twice');
+  });
+
+  it('keeps the characters of a plain URL, so the link Slack makes of it still works', () => {
+    expect(escapeMrkdwn('see https://wiki.example/Runbook_Payouts?a=1&b=*2* for _why_')).toBe('see https://wiki.example/Runbook_Payouts?a=1&amp;b=*2* for \u02cdwhy\u02cd');
+  });
+
+  it('keeps emoji codes (harmless) and line breaks, and drops control characters', () => {
+    expect(escapeMrkdwn(':rotating_light: payouts at 10:30_now_\r\nstuck\u0007\u001b[31m\ttoo')).toBe(':rotating_light: payouts at 10:30\u02cdnow\u02cd\nstuck[31mtoo');
   });
 });
 
@@ -22,6 +34,15 @@ describe('plainText and fitSection', () => {
   it('cuts to the limit with an ellipsis', () => {
     expect(plainText('abcdef', 4)).toBe('abc…');
     expect(plainText('  ok  ', 4)).toBe('ok');
+  });
+
+  it('keeps line breaks and drops control characters', () => {
+    expect(plainText('one\ntwo\u0000\u0008', 150)).toBe('one\ntwo');
+  });
+
+  it('never cuts an emoji in half', () => {
+    expect(plainText('ab\u{1F525}cd', 4)).toBe('ab…');
+    expect(fitSection(`ab\u{1F525}cd`, 4)).toBe('ab…');
   });
 
   it('never cuts an escaped entity in half', () => {
