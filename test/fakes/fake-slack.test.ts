@@ -317,6 +317,7 @@ describe('Bolt 5 in Socket Mode against the fake socket server', () => {
   let slack: FakeSlack;
   let app: App;
   const ran: string[] = [];
+  const homeRetryNums: (number | undefined)[] = [];
 
   beforeAll(async () => {
     slack = await FakeSlack.start();
@@ -332,6 +333,10 @@ describe('Bolt 5 in Socket Mode against the fake socket server', () => {
     });
     app.action('approve', async ({ ack }) => {
       await ack();
+    });
+    app.action('forgotten', async () => undefined);
+    app.event('app_home_opened', async ({ context }) => {
+      homeRetryNums.push(context.retryNum);
     });
     await app.start();
   });
@@ -371,4 +376,24 @@ describe('Bolt 5 in Socket Mode against the fake socket server', () => {
   it('acks an interactive envelope (a button click)', async () => {
     expect(await slack.sendEnvelope('interactive', blockAction({ userId: 'U0ALICE', actionId: 'approve', value: '01ABCDEF', responseUrl: slack.responseUrl('socket-click') }))).toEqual({});
   });
+
+  it('sends no ack at all when no listener acks: unlike HTTP mode there is no timeout answer', async () => {
+    const click = blockAction({ userId: 'U0ALICE', actionId: 'forgotten', value: 'x', responseUrl: slack.responseUrl('socket-forgotten') });
+    await expect(slack.sendEnvelope('interactive', click, 300)).rejects.toThrow(/was not acked within 300 ms/);
+  });
+
+  it('acks an events_api envelope itself, and a first delivery (retry_attempt 0) has context.retryNum 0, not undefined', async () => {
+    const event = { type: 'event_callback', team_id: 'T0FAKE', api_app_id: 'A0PRODACCESS', event_id: 'Ev1', event_time: 1, event: { type: 'app_home_opened', user: 'U0DAVE', channel: 'D0DAVE', tab: 'home' } };
+    expect(await slack.sendEnvelope('events_api', event)).toEqual({});
+    await waitUntil(() => homeRetryNums.length === 1);
+    expect(homeRetryNums).toEqual([0]);
+  });
 });
+
+async function waitUntil(done: () => boolean, timeoutMs = 2_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!done()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
