@@ -137,6 +137,11 @@ describe('FakeSlack with the real WebClient', () => {
     expect(slack.callsTo('chat.postMessage').filter((c) => c.args.channel === 'C0NORETRY')).toHaveLength(1);
   });
 
+  it('refuses a JSON body it cannot parse with invalid_json instead of leaving the client waiting', async () => {
+    const res = await fetch(`${slack.apiUrl}chat.postMessage`, { method: 'POST', headers: { 'content-type': 'application/json; charset=utf-8' }, body: '{"channel":' });
+    expect(await res.json()).toEqual({ ok: false, error: 'invalid_json' });
+  });
+
   it('records POSTs to a response_url under its key', async () => {
     await fetch(slack.responseUrl('reply 1'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ text: 'done', response_type: 'ephemeral' }) });
     expect((await slack.waitFor('response', (c) => c.args.key === 'reply 1')).args).toEqual({ key: 'reply 1', text: 'done', response_type: 'ephemeral' });
