@@ -46,4 +46,18 @@ describe('Slack in Socket Mode', () => {
     await bot.slack.sendEnvelope('interactive', blockAction({ userId: people.alice.id, actionId: 'approve', value: id, responseUrl: bot.slack.responseUrl('socket-click') }));
     await bot.slack.waitFor('chat.update', (c) => JSON.stringify(c.args.blocks).includes(id) && JSON.stringify(c.args.blocks).includes('Granted'));
   });
+
+  it('publishes the App Home on a first app_home_opened delivery (retry_attempt 0)', async () => {
+    await bot.slack.sendEnvelope('events_api', {
+      type: 'event_callback',
+      team_id: 'T0FAKE',
+      api_app_id: 'A0PRODACCESS',
+      event_id: 'EvHome1',
+      event_time: 1,
+      event: { type: 'app_home_opened', user: people.erin.id, channel: 'D0ERIN', tab: 'home' },
+    });
+    // NB: erin approves nothing, so no notice refreshes her Home: only the event can publish it
+    const home = await bot.slack.waitFor('views.publish', (c) => c.args.user_id === people.erin.id, 5_000);
+    expect(JSON.stringify(home.args.view)).toContain('Nothing waits for you.');
+  });
 });

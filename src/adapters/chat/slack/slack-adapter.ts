@@ -298,8 +298,9 @@ export class SlackAdapter implements ChatPlatform {
     });
 
     this.app.event('app_home_opened', async ({ event, context }) => {
-      // NB: a retried event (x-slack-retry-num) would only publish the same view again.
-      if (event.tab !== 'home' || context.retryNum !== undefined) return;
+      // NB: a retried event would only publish the same view again. Socket Mode marks a first
+      // delivery retry_attempt 0 (retryNum 0), HTTP mode leaves it undefined: only > 0 is a retry.
+      if (event.tab !== 'home' || (context.retryNum ?? 0) > 0) return;
       const who = await this.directory.identify(event.user);
       if (!who.ok) return;
       this.homeViewers.set(who.email, event.user);
