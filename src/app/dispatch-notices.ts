@@ -17,7 +17,10 @@ export interface NoticeBatch {
 
 /** Retries of one notice: 2 s doubling to 5 min. */
 export const NOTICE_BACKOFF: Backoff = { baseMs: 2_000, capMs: 5 * 60_000 };
-/** A notice that keeps failing is skipped after this many attempts (about an hour at the cap), so one bad message cannot hold up all the others for ever. */
+/**
+ * A notice that keeps failing is skipped after this many attempts (20 to 40 minutes of retries,
+ * with jitter), so one bad message cannot hold up all the others for ever.
+ */
 export const NOTICE_MAX_ATTEMPTS = 15;
 
 const NOTHING: NoticeBatch = { read: 0, delivered: 0, skipped: 0, blocked: false };

@@ -33,7 +33,7 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
     case 'request_approved':
       return line(`${id}: ${role} for ${who} approved`);
     case 'request_denied':
-      return line(`${event.actor} denied ${role} for ${who} (request ${id}): ${str(d.denialReason ?? d.reason)}`, { tellRequester: true });
+      return line(`${event.actor} denied ${role} for ${who} (request ${id}): ${str(d.denialReason)}`, { tellRequester: true });
     case 'request_cancelled':
       return line(`${who} cancelled request ${id} for ${role}`);
     case 'request_timed_out':

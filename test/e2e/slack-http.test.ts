@@ -50,7 +50,7 @@ describe('Slack in HTTP mode', () => {
   });
 
   describe('requesting', () => {
-    it('opens a request from one line, posts one card to the approvals channel, and acks at once', async () => {
+    it('opens a request from one line and posts one card to the approvals channel', async () => {
       // When dave asks in one line
       const id = await daveAsks();
 
@@ -118,9 +118,7 @@ describe('Slack in HTTP mode', () => {
     it('grants after two distinct approvals, updating the one card in place and telling dave and security', async () => {
       // Given dave's request and its card
       const id = await daveAsks();
-      const card = await cardOf(id);
-      const ts = (await bot.slack.waitFor('chat.postMessage', (c) => c === card)) && card;
-      expect(ts).toBeDefined();
+      await cardOf(id);
 
       // When alice approves: the card says 1 of 2 and keeps its buttons
       expect((await bot.click(people.alice.id, 'approve', id)).status).toBe(200);
