@@ -89,6 +89,13 @@ export interface AccessStore {
   chatCard(platform: string, id: RequestId): Promise<{ channel: string; messageId: string } | undefined>;
   /** Records where a card was posted (a second record for the same request is ignored). */
   recordChatCard(platform: string, id: RequestId, ref: { channel: string; messageId: string }, at: Date): Promise<void>;
+  /**
+   * Records that a chat delivery (`key`: a platform's own id for one command, click or form
+   * submission) is being acted on at `at`. True the first time; false when the key was recorded
+   * since `forgetBefore`, so a replay or redelivery does nothing twice, whichever replica gets it.
+   * Keys recorded before `forgetBefore` are deleted.
+   */
+  recordChatDelivery(key: string, at: Date, forgetBefore: Date): Promise<boolean>;
 
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;

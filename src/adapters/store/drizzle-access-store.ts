@@ -1,4 +1,4 @@
-import { and, asc, desc, eq, gt, inArray, isNull, lte, sql, type SQL } from 'drizzle-orm';
+import { and, asc, desc, eq, gt, inArray, isNull, lt, lte, sql, type SQL } from 'drizzle-orm';
 import type { ExtractTablesWithRelations } from 'drizzle-orm';
 import type { PgQueryResultHKT, PgTransaction } from 'drizzle-orm/pg-core';
 import { StoreError } from '../../app/errors';
@@ -20,7 +20,7 @@ import type {
 } from '../../ports/access-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
-import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatMessages, grants, notificationCursors, policies } from './schema';
+import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
 
 type StoreTx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 type RequestRow = typeof accessRequests.$inferSelect;
@@ -312,6 +312,16 @@ export class DrizzleAccessStore implements AccessStore {
   recordChatCard(platform: string, id: RequestId, ref: { channel: string; messageId: string }, at: Date): Promise<void> {
     return guard('recordChatCard', async () => {
       await this.db.insert(chatMessages).values({ platform, requestId: id, channel: ref.channel, messageId: ref.messageId, postedAt: at }).onConflictDoNothing();
+    });
+  }
+
+  recordChatDelivery(key: string, at: Date, forgetBefore: Date): Promise<boolean> {
+    return guard('recordChatDelivery', async () => {
+      // NB: the old rows go first, in their own statement: a key seen before the window may be
+      // recorded again (the platform's signature check refuses payloads that old anyway).
+      await this.db.delete(chatDeliveries).where(lt(chatDeliveries.receivedAt, forgetBefore));
+      const inserted = await this.db.insert(chatDeliveries).values({ key, receivedAt: at }).onConflictDoNothing().returning({ key: chatDeliveries.key });
+      return inserted.length === 1;
     });
   }
 

@@ -208,3 +208,17 @@ export const chatMessages = pgTable(
   },
   (t) => [primaryKey({ name: 'chat_messages_pk', columns: [t.platform, t.requestId] })],
 );
+
+/**
+ * Deliveries from chat platforms already acted on (Slack `trigger_id`s, submitted view ids), so a
+ * replayed or redelivered payload does nothing twice, across restarts and replicas. Rows older
+ * than the platform's replay window are deleted as new ones arrive.
+ */
+export const chatDeliveries = pgTable(
+  'chat_deliveries',
+  {
+    key: text('key').primaryKey(),
+    receivedAt: instant('received_at').notNull(),
+  },
+  (t) => [index('chat_deliveries_received_at_idx').on(t.receivedAt)],
+);

@@ -538,6 +538,28 @@ describe.each(storeBackends)('DrizzleAccessStore on $name', ({ name, open }) => 
     });
   });
 
+  describe('chat deliveries', () => {
+    it('acts on a delivery once, even when two arrive together, and forgets it after the window', async () => {
+      // Given a delivery key never seen
+      const at = new Date('2026-03-01T10:00:00Z');
+      const window = (now: Date) => new Date(now.getTime() - 10 * 60_000);
+
+      // When it is recorded twice at once, and again later within the window
+      const both = await Promise.all([store.recordChatDelivery('slack:T1:command:trigger-1', at, window(at)), store.recordChatDelivery('slack:T1:command:trigger-1', at, window(at))]);
+      const later = new Date(at.getTime() + 9 * 60_000);
+      const again = await store.recordChatDelivery('slack:T1:command:trigger-1', later, window(later));
+
+      // Then exactly one of them is first, and the repeat is refused
+      expect(both.sort()).toEqual([false, true]);
+      expect(again).toBe(false);
+
+      // When the window has passed, the old key is forgotten (and other keys never collided)
+      const muchLater = new Date(at.getTime() + 11 * 60_000);
+      expect(await store.recordChatDelivery('slack:T1:command:trigger-2', muchLater, window(muchLater))).toBe(true);
+      expect(await store.recordChatDelivery('slack:T1:command:trigger-1', muchLater, window(muchLater))).toBe(true);
+    });
+  });
+
   it('answers a ping', async () => {
     // Given an open store / When it is pinged / Then it answers
     await expect(store.ping()).resolves.toBeUndefined();
