@@ -10,6 +10,8 @@ export interface Origin {
   readonly osUser?: string;
   /** The chat platform's own user id, next to the verified e-mail. */
   readonly platformUserId?: string;
+  /** The chat platform's workspace (Slack team, Teams tenant) that vouched for the person. */
+  readonly platformTeamId?: string;
 }
 
 /** Adds the origin and the hash of the policy that governed the decision to each event. */

@@ -34,9 +34,11 @@ const envSchema = z.object({
   SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), { message: 'must be a bot token (xoxb-…)' }),
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'must be an app-level token (xapp-…) with connections:write' }),
+  SLACK_TEAM_ID: optionalText.refine((v) => v === undefined || /^T[A-Z0-9]{2,}$/.test(v), { message: 'must be a Slack workspace id like T0123ABCD' }),
+  SLACK_ENTERPRISE_ID: optionalText.refine((v) => v === undefined || /^E[A-Z0-9]{2,}$/.test(v), { message: 'must be an Enterprise Grid organisation id like E0123ABCD' }),
   SLACK_API_URL: optionalText.refine((v) => v === undefined || /^https?:\/\/[^/]+\/.*\/$/.test(v), { message: 'must be a URL ending in /, like https://slack.com/api/' }),
 }).superRefine((e, ctx) => {
-  const slackVars = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL'] as const;
+  const slackVars = ['SLACK_SIGNING_SECRET', 'SLACK_APP_TOKEN', 'SLACK_API_URL', 'SLACK_TEAM_ID', 'SLACK_ENTERPRISE_ID'] as const;
   if (!e.SLACK_BOT_TOKEN && slackVars.some((v) => e[v] !== undefined)) {
     ctx.addIssue({ code: 'custom', path: ['SLACK_BOT_TOKEN'], message: 'is needed when any other SLACK_ variable is set' });
   }
@@ -55,7 +57,14 @@ export interface Config {
   readonly policyPollMs: number;
   readonly work: { readonly grantMaxAttempts: number; readonly revocationAlertAfter: number; readonly expiryNoticeMinutes: number };
   /** Set when SLACK_BOT_TOKEN is. */
-  readonly slack?: { readonly botToken: string; readonly signingSecret?: string; readonly appToken?: string; readonly apiUrl?: string };
+  readonly slack?: {
+    readonly botToken: string;
+    readonly signingSecret?: string;
+    readonly appToken?: string;
+    readonly apiUrl?: string;
+    readonly teamId?: string;
+    readonly enterpriseId?: string;
+  };
 }
 
 export type ConfigParse = { ok: true; config: Config } | { ok: false; errors: string[] };
@@ -84,6 +93,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
               ...(e.SLACK_SIGNING_SECRET ? { signingSecret: e.SLACK_SIGNING_SECRET } : {}),
               ...(e.SLACK_APP_TOKEN ? { appToken: e.SLACK_APP_TOKEN } : {}),
               ...(e.SLACK_API_URL ? { apiUrl: e.SLACK_API_URL } : {}),
+              ...(e.SLACK_TEAM_ID ? { teamId: e.SLACK_TEAM_ID } : {}),
+              ...(e.SLACK_ENTERPRISE_ID ? { enterpriseId: e.SLACK_ENTERPRISE_ID } : {}),
             },
           }
         : {}),

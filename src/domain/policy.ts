@@ -107,6 +107,11 @@ const policySchema = z.strictObject({
   identities: z
     .record(z.string(), z.record(z.string(), z.string().min(1).max(MAX_PRINCIPAL_ID, `must be at most ${MAX_PRINCIPAL_ID} characters`)))
     .default({}),
+  /**
+   * People whose chat account is a guest or an app user (Slack multi- and single-channel guests)
+   * and who may still act: exact addresses only. Everyone else must be a full member.
+   */
+  guests: z.array(z.string()).default([]),
   roles: z.record(z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, dot, dash and underscore'), roleSchema),
 });
 
@@ -146,6 +151,8 @@ export interface Policy {
   readonly roles: ReadonlyMap<string, RolePolicy>;
   /** Per person, their own principal id at each provider kind (`postgres` → login role). */
   readonly identities: ReadonlyMap<Email, Readonly<Record<string, string>>>;
+  /** Guest and app-user chat accounts that still count, by exact address (`guests`). */
+  readonly guests: ReadonlySet<Email>;
 }
 
 /** A policy together with the SHA-256 of the exact text it came from. */
@@ -223,6 +230,12 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
   }
   if (roles.size === 0) errors.push('roles: the policy defines no role');
   const identities = parseIdentities(parsed.identities, knownProviders, errors);
+  const guests = new Set<Email>();
+  parsed.guests.forEach((text, i) => {
+    const who = parseEmail(text);
+    if (!who || text.includes('*')) errors.push(`guests.${i}: ${JSON.stringify(text)} is not an e-mail address (guests are listed one by one, without wildcards)`);
+    else guests.add(who);
+  });
   if (errors.length > 0) return { ok: false, errors };
 
   const policy: Policy = {
@@ -234,6 +247,7 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     admins: parsed.admins,
     roles,
     identities,
+    guests,
   };
   return { ok: true, loaded: { policy, sha256: policySha256(text), text } };
 }
@@ -364,9 +378,10 @@ export function diffPolicies(before: Policy | undefined, after: Policy): PolicyD
   const b = roleJson(after);
   const ga = groupJson(before);
   const gb = groupJson(after);
-  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins', 'identities'] as const;
-  // NB: a Map serialises as `{}`, so identities are compared as a plain object.
-  const comparable = (p: Policy, k: (typeof otherKeys)[number]) => stableJson(k === 'identities' ? Object.fromEntries(p.identities) : p[k]);
+  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins', 'identities', 'guests'] as const;
+  // NB: a Map or a Set serialises as `{}`, so identities and guests are compared as plain values.
+  const comparable = (p: Policy, k: (typeof otherKeys)[number]) =>
+    stableJson(k === 'identities' ? Object.fromEntries(p.identities) : k === 'guests' ? [...p.guests].sort() : p[k]);
   return {
     rolesAdded: [...b.keys()].filter((k) => !a.has(k)).sort(),
     rolesRemoved: [...a.keys()].filter((k) => !b.has(k)).sort(),

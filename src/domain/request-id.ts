@@ -17,6 +17,14 @@ export function parseRequestId(text: string): RequestId | undefined {
   return ID.test(normalised) ? (normalised as RequestId) : undefined;
 }
 
+/**
+ * Accepts an id exactly as the bot wrote it (a button value, a form's metadata), nothing else.
+ * NB: what the bot wrote needs no forgiving; a value that needs it was not written by the bot.
+ */
+export function parseExactRequestId(value: unknown): RequestId | undefined {
+  return typeof value === 'string' && ID.test(value) ? (value as RequestId) : undefined;
+}
+
 /** Encodes 5 random bytes as an id. Randomness comes from the caller (an `IdGenerator`). */
 export function requestIdFromBytes(bytes: Uint8Array): RequestId {
   if (bytes.length < 5) throw new Error('a request id needs 5 random bytes');

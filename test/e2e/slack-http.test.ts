@@ -293,7 +293,7 @@ describe('Slack in HTTP mode', () => {
       expect(before).toBe(4);
 
       // When alice approves meanwhile, and time passes (the dispatcher backs off on the test's clock)
-      await bot.click(people.alice.id, 'approve', id);
+      await bot.click(people.alice.id, 'approve', id, { fromHome: true });
       const updated = () => bot.slack.callsTo('chat.update').some((c) => textOf(c).includes(id));
       for (let i = 0; i < 50 && !updated(); i++) {
         bot.clock.advance(1);

@@ -18,6 +18,17 @@ export interface FakeSlackUser {
   readonly tz?: string;
   /** Shown as `real_name` (default: the id). */
   readonly realName?: string;
+  /** The user's own workspace (default T0FAKE, the bot's); another one is a Slack Connect user. */
+  readonly teamId?: string;
+  /** Set for a member of an Enterprise Grid organisation (`enterprise_user.enterprise_id`). */
+  readonly enterpriseId?: string;
+  /** `is_email_confirmed` (default true). */
+  readonly emailConfirmed?: boolean;
+  /** `is_restricted` (multi-channel guest) or `is_ultra_restricted` (single-channel guest). */
+  readonly guest?: 'multi-channel' | 'single-channel';
+  readonly isAppUser?: boolean;
+  /** `is_stranger`: seen through Slack Connect. */
+  readonly isStranger?: boolean;
 }
 
 /** A failure the next call to a method gets. */
@@ -254,10 +265,16 @@ function closeGracefully(socket: WebSocket): Promise<void> {
 function slackUser(user: FakeSlackUser): Record<string, unknown> {
   return {
     id: user.id,
-    team_id: 'T0FAKE',
+    team_id: user.teamId ?? 'T0FAKE',
+    ...(user.enterpriseId ? { enterprise_user: { id: user.id, enterprise_id: user.enterpriseId, enterprise_name: 'Fake Org', teams: [user.teamId ?? 'T0FAKE'] } } : {}),
     name: user.id.toLowerCase(),
     deleted: user.deleted ?? false,
     is_bot: user.isBot ?? false,
+    is_app_user: user.isAppUser ?? false,
+    is_restricted: user.guest !== undefined,
+    is_ultra_restricted: user.guest === 'single-channel',
+    ...(user.isStranger ? { is_stranger: true } : {}),
+    is_email_confirmed: user.emailConfirmed ?? true,
     tz: user.tz ?? 'Europe/Berlin',
     real_name: user.realName ?? user.id,
     profile: { ...(user.email ? { email: user.email } : {}), real_name: user.realName ?? user.id },

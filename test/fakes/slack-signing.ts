@@ -40,28 +40,55 @@ export function interactionBody(payload: Record<string, unknown>): string {
   return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
 }
 
-/** A `block_actions` payload for one button click on a message (or the App Home when `message` is absent). */
-export function blockAction(opts: { userId: string; actionId: string; value: string; responseUrl?: string; channelId?: string; messageTs?: string }): Record<string, unknown> {
+/** The bot as the fake's `auth.test` names it: views and messages it wrote carry this id. */
+export const FAKE_BOT_ID = 'BBOT';
+
+/**
+ * A `block_actions` payload for one button click: on a message in a channel (the approval card,
+ * or a DM with `channelId` D…) when `responseUrl` is given, else in the App Home the bot published.
+ */
+export function blockAction(opts: {
+  userId: string;
+  actionId: string;
+  value: string;
+  responseUrl?: string;
+  channelId?: string;
+  messageTs?: string;
+  teamId?: string;
+  /** Who wrote the message or view clicked (default: our bot). */
+  botId?: string;
+}): Record<string, unknown> {
+  const teamId = opts.teamId ?? 'T0FAKE';
   return {
     type: 'block_actions',
     team: { id: 'T0FAKE', domain: 'fake' },
-    user: { id: opts.userId, username: opts.userId.toLowerCase(), team_id: 'T0FAKE' },
+    user: { id: opts.userId, username: opts.userId.toLowerCase(), team_id: teamId },
     api_app_id: 'A0PRODACCESS',
     trigger_id: `trigger-${triggers++}`,
     ...(opts.responseUrl
       ? {
           container: { type: 'message', message_ts: opts.messageTs ?? '1.0', channel_id: opts.channelId ?? 'C0APPROVALS', is_ephemeral: false },
           channel: { id: opts.channelId ?? 'C0APPROVALS', name: 'approvals' },
-          message: { ts: opts.messageTs ?? '1.0', text: 'card' },
+          message: { ts: opts.messageTs ?? '1.0', text: 'card', bot_id: opts.botId ?? FAKE_BOT_ID },
           response_url: opts.responseUrl,
         }
-      : { container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home' } }),
-    actions: [{ type: 'button', action_id: opts.actionId, block_id: 'decide', value: opts.value, action_ts: '1.0' }],
+      : { container: { type: 'view', view_id: 'VHOME' }, view: { id: 'VHOME', type: 'home', bot_id: opts.botId ?? FAKE_BOT_ID, app_id: 'A0PRODACCESS', team_id: 'T0FAKE' } }),
+    actions: [{ type: 'button', action_id: opts.actionId, block_id: 'decide', value: opts.value, action_ts: `${triggers}.0` }],
   };
 }
 
+let views = 1;
+
 /** A `view_submission` payload for one of the bot's modals, with inputs by block id (action id `value`). */
-export function viewSubmission(opts: { userId: string; callbackId: string; privateMetadata?: string; values: Record<string, string | { selected: string } | { checked: string[] }> }): Record<string, unknown> {
+export function viewSubmission(opts: {
+  userId: string;
+  callbackId: string;
+  privateMetadata?: string;
+  /** The modal's id: Slack keeps one per opened modal, so re-submitting after an error reuses it (default: a new one). */
+  viewId?: string;
+  teamId?: string;
+  values: Record<string, string | { selected: string } | { checked: string[] }>;
+}): Record<string, unknown> {
   const values = Object.fromEntries(
     Object.entries(opts.values).map(([block, v]) => [
       block,
@@ -78,10 +105,10 @@ export function viewSubmission(opts: { userId: string; callbackId: string; priva
   return {
     type: 'view_submission',
     team: { id: 'T0FAKE', domain: 'fake' },
-    user: { id: opts.userId, username: opts.userId.toLowerCase(), team_id: 'T0FAKE' },
+    user: { id: opts.userId, username: opts.userId.toLowerCase(), team_id: opts.teamId ?? 'T0FAKE' },
     api_app_id: 'A0PRODACCESS',
     trigger_id: `trigger-${triggers++}`,
-    view: { id: 'VMODAL', type: 'modal', callback_id: opts.callbackId, private_metadata: opts.privateMetadata ?? '', state: { values }, hash: 'h' },
+    view: { id: opts.viewId ?? `VMODAL${views++}`, type: 'modal', callback_id: opts.callbackId, private_metadata: opts.privateMetadata ?? '', state: { values }, hash: 'h' },
   };
 }
 

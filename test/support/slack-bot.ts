@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import { loadConfig } from '../../src/config/env';
+import type { RequestId } from '../../src/domain/request-id';
 import { startService, type RunningService } from '../../src/service/start-service';
 import { FakeSlack } from '../fakes/fake-slack';
 import { blockAction, interactionBody, postSigned, slashCommandBody, viewSubmission } from '../fakes/slack-signing';
@@ -27,10 +28,14 @@ export interface SlackBot {
   readonly service: RunningService;
   readonly clock: ManualClock;
   readonly eventsUrl: string;
+  readonly databaseUrl: string;
   /** Sends `/prod-access <text>` as `user`; resolves with the HTTP status and the ephemeral reply posted to its response_url. */
   command(user: string, text: string): Promise<{ status: number; reply: string }>;
-  /** Clicks a button on a card (with a response_url) or in the App Home (without). */
-  click(user: string, actionId: string, value: string, opts?: { fromHome?: boolean }): Promise<{ status: number; key: string }>;
+  /**
+   * Clicks a button on the request's approval card, where the bot posted it (waiting for the card
+   * if need be), or in the App Home (`fromHome`), or on a message elsewhere (`on`).
+   */
+  click(user: string, actionId: string, value: string, opts?: { fromHome?: boolean; on?: { channelId: string; messageTs: string; botId?: string }; teamId?: string }): Promise<{ status: number; key: string }>;
   /** Submits a modal; resolves with the HTTP status and the parsed ack body (errors, if any). */
   submit(user: string, callbackId: string, values: Parameters<typeof viewSubmission>[0]['values'], privateMetadata?: string): Promise<{ status: number; body: Record<string, unknown> }>;
   stop(): Promise<void>;
@@ -38,15 +43,25 @@ export interface SlackBot {
 
 let responses = 1;
 
+/** Where the bot posted the approval card of request `id` (it is posted just after the request opens). */
+async function cardOf(service: RunningService, id: string): Promise<{ channelId: string; messageTs: string }> {
+  for (let i = 0; i < 100; i++) {
+    const card = await service.app.ctx.store.chatCard('slack', id as RequestId);
+    if (card) return { channelId: card.channel, messageTs: card.messageId };
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`no approval card was recorded for ${id}`);
+}
+
 /**
  * The real service in HTTP mode (Bolt's HTTPReceiver on the bot's one HTTP server), on a fresh
  * PostgreSQL database, talking to a fake Slack Web API on loopback; the clock is the test's.
  */
-export async function startSlackBot(opts: { socketMode?: boolean; policyText?: string } = {}): Promise<SlackBot> {
+export async function startSlackBot(opts: { socketMode?: boolean; policyText?: string; /** Another bot's database: a second replica, or the same one restarted. */ databaseUrl?: string } = {}): Promise<SlackBot> {
   const slack = await FakeSlack.start();
   for (const person of Object.values(people)) slack.addUser(person);
   slack.addUser({ id: 'U0NOMAIL' });
-  const database = await createPostgresDatabase({ migrate: false });
+  const database = opts.databaseUrl ? { url: opts.databaseUrl, close: async () => undefined } : await createPostgresDatabase({ migrate: false });
   const clock = new ManualClock(new Date(Date.now()));
   const policyDir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-slack-policy-'));
   const policyFile = path.join(policyDir, 'policy.yaml');
@@ -76,6 +91,7 @@ export async function startSlackBot(opts: { socketMode?: boolean; policyText?: s
     service,
     clock,
     eventsUrl,
+    databaseUrl: database.url,
     command: async (user, text) => {
       const key = `cmd-${responses++}`;
       const { status } = await postSigned(eventsUrl, slashCommandBody({ text, user_id: user, response_url: slack.responseUrl(key) }), { secret: SIGNING_SECRET });
@@ -85,7 +101,8 @@ export async function startSlackBot(opts: { socketMode?: boolean; policyText?: s
     },
     click: async (user, actionId, value, clickOpts = {}) => {
       const key = `click-${responses++}`;
-      const payload = blockAction({ userId: user, actionId, value, ...(clickOpts.fromHome ? {} : { responseUrl: slack.responseUrl(key) }) });
+      const on = clickOpts.fromHome ? undefined : (clickOpts.on ?? (await cardOf(service, value)));
+      const payload = blockAction({ userId: user, actionId, value, ...(on ? { responseUrl: slack.responseUrl(key), ...on } : {}), ...(clickOpts.teamId ? { teamId: clickOpts.teamId } : {}) });
       const { status } = await postSigned(eventsUrl, interactionBody(payload), { secret: SIGNING_SECRET });
       return { status, key };
     },

@@ -19,10 +19,10 @@ import type { AccessRequest } from '../../../domain/access-request';
 import type { Email } from '../../../domain/email';
 import type { RefusalCode } from '../../../domain/lifecycle/transition';
 import { matchesAny, requestableRoles } from '../../../domain/policy';
-import { parseRequestId, type RequestId } from '../../../domain/request-id';
+import { parseExactRequestId, type RequestId } from '../../../domain/request-id';
 import { actionIds, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
 import { escapeMrkdwn, fitSection } from './mrkdwn';
-import { SlackDirectory } from './slack-identity';
+import { isOurWorkspace, SlackDirectory, type SlackWorkspace } from './slack-identity';
 
 /** What `npm start` reads from the environment for Slack (see .env.example). */
 export interface SlackSettings {
@@ -33,6 +33,10 @@ export interface SlackSettings {
   readonly appToken?: string;
   /** The Web API base URL, `https://slack.com/api/` unless a proxy or a test says otherwise. */
   readonly apiUrl?: string;
+  /** The workspace (`T…`) whose members count; must be the bot token's own. Default: the token's. */
+  readonly teamId?: string;
+  /** An Enterprise Grid organisation (`E…`) whose members count; must be the token's own. */
+  readonly enterpriseId?: string;
 }
 
 export interface SlackHooks {
@@ -46,7 +50,13 @@ type Tell = (reply: { ok: boolean; text: string }) => Promise<void>;
 /** The path Slack posts commands, interactions and events to in HTTP mode. */
 export const SLACK_EVENTS_PATH = '/slack/events';
 
+/**
+ * How long a delivery's id is remembered: longer than the five minutes for which Slack's signature
+ * check accepts a request timestamp, so a replay within that window always finds it.
+ */
 const REPEAT_WINDOW_MS = 10 * 60_000;
+/** Slack's signature window: Bolt refuses older timestamps; we refuse ones this far in the future too. */
+const SIGNATURE_WINDOW_S = 5 * 60;
 const AFTER_ACK_CONCURRENCY = 4;
 const HOME_REFRESH_DELAY_MS = 300;
 
@@ -63,10 +73,10 @@ export class SlackAdapter implements ChatPlatform {
   private readonly receiver: HTTPReceiver | SocketModeReceiver;
   private readonly directory: SlackDirectory;
   private readonly log: Logger;
+  /** Our bot's id: App Home views and DMs whose buttons we honour carry it. */
+  private readonly botId: string;
   /** People who opened the App Home, by e-mail: whose home is refreshed when something changes. */
   private readonly homeViewers = new Map<Email, string>();
-  /** Deliveries already handled (trigger ids), so a redelivered command or submission runs once. */
-  private readonly seen = new Map<string, number>();
   /** Home tabs due for a rebuild, by e-mail. */
   private readonly homeRefreshes = new Map<Email, NodeJS.Timeout>();
   /** HTTP requests received and not yet answered (acked). */
@@ -78,6 +88,7 @@ export class SlackAdapter implements ChatPlatform {
     private readonly client: WebClient,
     settings: SlackSettings,
     identity: { botId: string; botUserId: string },
+    workspace: SlackWorkspace,
     logger: Logger,
     private readonly hooks: SlackHooks,
   ) {
@@ -97,7 +108,8 @@ export class SlackAdapter implements ChatPlatform {
     // NB: botId and botUserId from our own auth.test at start: without them Bolt calls auth.test
     // in its constructor, and a failure there is an unhandled rejection instead of a clear error.
     this.app = new App({ token: settings.botToken, receiver: this.receiver, logger: boltLogger, clientOptions, ...identity });
-    this.directory = new SlackDirectory(this.client, ctx.clock);
+    this.directory = new SlackDirectory(this.client, ctx.clock, workspace);
+    this.botId = identity.botId;
     this.register();
   }
 
@@ -112,7 +124,7 @@ export class SlackAdapter implements ChatPlatform {
       throw new Error(`Slack refused SLACK_BOT_TOKEN (auth.test: ${slackErrorText(error)})`, { cause: error });
     }
     if (!auth.bot_id || !auth.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (xoxb-…): auth.test named no bot');
-    return new SlackAdapter(ctx, client, settings, { botId: auth.bot_id, botUserId: auth.user_id }, logger, hooks);
+    return new SlackAdapter(ctx, client, settings, { botId: auth.bot_id, botUserId: auth.user_id }, workspaceOf(settings, auth), logger, hooks);
   }
 
   /** HTTP mode: the listener to mount at `/slack/events` on the bot's HTTP server. */
@@ -120,6 +132,15 @@ export class SlackAdapter implements ChatPlatform {
     if (!(this.receiver instanceof HTTPReceiver)) return undefined;
     const listener = this.receiver.requestListener;
     return (req, res) => {
+      // NB: Bolt refuses timestamps more than five minutes old but not ones in the future, which a
+      // request signed ahead of time (a leaked signature, a skewed signer) would carry to replay later.
+      const timestamp = Number(req.headers['x-slack-request-timestamp']);
+      if (Number.isFinite(timestamp) && timestamp > this.ctx.clock.now().getTime() / 1000 + SIGNATURE_WINDOW_S) {
+        this.log.warn({ timestamp }, 'refused a Slack request timestamped more than five minutes ahead');
+        res.writeHead(401, { 'content-type': 'text/plain' }).end('request timestamp is in the future');
+        req.resume();
+        return;
+      }
       this.unanswered += 1;
       res.once('close', () => {
         this.unanswered -= 1;
@@ -195,12 +216,14 @@ export class SlackAdapter implements ChatPlatform {
 
     this.app.command('/prod-access', async ({ command, ack, respond, client }) => {
       await ack();
-      if (this.repeated(`command:${command.trigger_id}`)) return;
       const answer = (reply: { ok: boolean; text: string }) => respond({ response_type: 'ephemeral', ...replyBlocks(reply) });
       await this.guarded(answer, async () => {
+        if (!(await this.firstDelivery(`command:${command.trigger_id}`))) return;
         const parsed = parseChatCommand(command.text ?? '');
         if (!parsed.ok) return answer({ ok: false, text: parsed.message });
-        const actor = await this.actor(command.user_id);
+        // NB: only commands that change something need a fresh profile; help, list and status may use the cache.
+        const changes = parsed.command.kind !== 'help' && parsed.command.kind !== 'roles' && parsed.command.kind !== 'list' && parsed.command.kind !== 'status' && parsed.command.kind !== 'open_form';
+        const actor = await this.actor(command.user_id, { teamIds: [command.team_id], enterpriseId: command.enterprise_id }, { fresh: changes });
         if (!actor.ok) return answer(actor);
         if (parsed.command.kind === 'open_form') {
           const roles = requestableRoles(this.ctx.policy.current().policy, actor.actor.email);
@@ -215,10 +238,10 @@ export class SlackAdapter implements ChatPlatform {
     });
 
     for (const actionId of [actionIds.approve, actionIds.review]) {
-      this.onButton(actionId, async ({ id, userId, tell, fromMessage }) => {
-        const actor = await this.actor(userId);
+      this.onButton(actionId, async ({ id, userId, team, tell, fromMessage }) => {
+        const actor = await this.actor(userId, team, { fresh: true });
         if (!actor.ok) return tell(actor);
-        const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(userId));
+        const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(userId, { fresh: true }));
         if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
         if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
         this.hooks.onChange();
@@ -239,8 +262,8 @@ export class SlackAdapter implements ChatPlatform {
       await client.views.open({ trigger_id: triggerId, view: extendFormView(request) });
     });
 
-    this.onButton(actionIds.revoke, async ({ id, userId, tell }) => {
-      const actor = await this.actor(userId);
+    this.onButton(actionIds.revoke, async ({ id, userId, team, tell }) => {
+      const actor = await this.actor(userId, team, { fresh: true });
       if (!actor.ok) return tell(actor);
       const reply = await runChatCommand(this.ctx, actor.actor, { kind: 'revoke', id });
       if (reply.ok) this.hooks.onChange();
@@ -249,12 +272,15 @@ export class SlackAdapter implements ChatPlatform {
 
     this.app.view(viewIds.request, async ({ ack, body, view }) => {
       const values = formValues(view.state.values);
-      const actor = await this.actor(body.user.id);
+      const actor = await this.actor(body.user.id, teamOf(body), { fresh: true });
       if (!actor.ok) return ack({ response_action: 'errors', errors: { role: actor.message } });
       const input = { requester: actor.actor.email, role: values.role ?? '', duration: values.duration ?? '', ticket: values.ticket ?? '', reason: values.reason ?? '', breakGlass: values.break_glass === 'yes' };
       // NB: the rules answer on the form at once (no database); the request is opened after the ack.
       const refusal = dryRunRequest(this.ctx, input);
       if (refusal) return ack({ response_action: 'errors', errors: { [fieldOf(refusal.code)]: refusal.message } });
+      // NB: a form closes when it is accepted, so its view id is submitted once; a second
+      // acceptance of the same view is a replay (or a redelivery) and opens nothing.
+      if (!(await this.firstDelivery(`view:${view.id}`))) return ack();
       await ack();
       const channelId = parseMetadata(view.private_metadata).channelId;
       const tell: Tell = (reply) => this.tellInChannel(channelId, body.user.id, reply);
@@ -271,11 +297,12 @@ export class SlackAdapter implements ChatPlatform {
     });
 
     this.app.view(viewIds.deny, async ({ ack, body, view }) => {
-      const id = parseRequestId(String(parseMetadata(view.private_metadata).id ?? ''));
-      const actor = await this.actor(body.user.id);
+      const id = parseExactRequestId(parseMetadata(view.private_metadata).id);
+      const actor = await this.actor(body.user.id, teamOf(body), { fresh: true });
       if (!actor.ok) return ack({ response_action: 'errors', errors: { reason: actor.message } });
       if (!id) return ack({ response_action: 'errors', errors: { reason: 'This form names no request.' } });
-      const groups = await this.groupsOf(body.user.id);
+      if (!(await this.firstDelivery(`view:${view.id}`))) return ack();
+      const groups = await this.groupsOf(body.user.id, { fresh: true });
       const outcome = await this.attempt(() => denyRequest(this.ctx, id, actor.actor.email, formValues(view.state.values).reason ?? '', actor.actor.origin, groups));
       if (!outcome.ok) return ack({ response_action: 'errors', errors: { reason: outcome.refusal.message } });
       await ack();
@@ -283,11 +310,12 @@ export class SlackAdapter implements ChatPlatform {
     });
 
     this.app.view(viewIds.extend, async ({ ack, body, view }) => {
-      const id = parseRequestId(String(parseMetadata(view.private_metadata).id ?? ''));
+      const id = parseExactRequestId(parseMetadata(view.private_metadata).id);
       const values = formValues(view.state.values);
-      const actor = await this.actor(body.user.id);
+      const actor = await this.actor(body.user.id, teamOf(body), { fresh: true });
       if (!actor.ok) return ack({ response_action: 'errors', errors: { duration: actor.message } });
       if (!id) return ack({ response_action: 'errors', errors: { duration: 'This form names no request.' } });
+      if (!(await this.firstDelivery(`view:${view.id}`))) return ack();
       const outcome = await this.attempt(() => extendAccess(this.ctx, id, { requester: actor.actor.email, duration: values.duration ?? '', reason: values.reason ?? '' }, actor.actor.origin));
       if (!outcome.ok) return ack({ response_action: 'errors', errors: { [outcome.refusal.code === 'bad_reason' ? 'reason' : 'duration']: outcome.refusal.message } });
       await ack();
@@ -301,17 +329,28 @@ export class SlackAdapter implements ChatPlatform {
       // NB: a retried event would only publish the same view again. Socket Mode marks a first
       // delivery retry_attempt 0 (retryNum 0), HTTP mode leaves it undefined: only > 0 is a retry.
       if (event.tab !== 'home' || (context.retryNum ?? 0) > 0) return;
-      const who = await this.directory.identify(event.user);
+      const who = await this.directory.identify(event.user, this.ctx.policy.current().policy.guests);
       if (!who.ok) return;
       this.homeViewers.set(who.email, event.user);
       await this.publishHome(event.user, who.email);
     });
+
+    this.app.event('user_change', async ({ event }) => {
+      // NB: a changed e-mail, a deactivation or a guest conversion must count from now on, not
+      // when a cached profile expires. (Decisions look people up afresh anyway.)
+      this.directory.forget(event.user.id);
+    });
   }
 
-  /** A button whose value is a request id: acked at once, the work done after, failures told to the clicker. */
+  /**
+   * A button whose value is a request id: acked at once, the work done after, failures told to the
+   * clicker. A click counts only from where the bot put that button: the request's own card (the
+   * channel and message recorded when it was posted), the App Home the bot published, or a direct
+   * message from the bot; and only once per delivery.
+   */
   private onButton(
-    actionId: string,
-    work: (click: { id: RequestId; userId: string; tell: Tell; fromMessage: boolean; triggerId: string; client: WebClient; container: { channel?: string; ts?: string } }) => Promise<unknown>,
+    actionId: ActionId,
+    work: (click: { id: RequestId; userId: string; team: PayloadTeam; tell: Tell; fromMessage: boolean; triggerId: string; client: WebClient; container: { channel?: string; ts?: string } }) => Promise<unknown>,
   ): void {
     this.app.action(actionId, async ({ ack, body, action, respond, client }) => {
       await ack();
@@ -319,18 +358,41 @@ export class SlackAdapter implements ChatPlatform {
       await this.guarded(tell, async () => {
         const id = requestIdOf(action);
         if (!id) return tell({ ok: false, text: 'This button names no request.' });
-        const container = 'container' in body ? (body.container as { channel_id?: string; message_ts?: string }) : {};
+        const click = body as ClickPayload;
+        const container = click.container ?? {};
+        const triggerId = click.trigger_id ?? '';
+        if (!(await this.firstDelivery(`action:${triggerId}:${(action as { action_ts?: string }).action_ts ?? ''}`))) return;
+        const place = await this.placeOf(click, id);
+        if (!place || !buttonPlaces[actionId].includes(place)) {
+          this.log.warn({ requestId: id, actionId, place, container }, 'refused a click from a place the bot did not put this button');
+          return tell({ ok: false, text: `This button is not one the bot showed for request ${id}. Use the request's card in the approvals channel, or the prod-access Home tab.` });
+        }
         return work({
           id,
           userId: body.user.id,
+          team: teamOf(click),
           tell,
-          fromMessage: 'response_url' in body && Boolean(body.response_url),
-          triggerId: (body as { trigger_id?: string }).trigger_id ?? '',
+          fromMessage: place !== 'home',
+          triggerId,
           client,
           container: { ...(container.channel_id ? { channel: container.channel_id } : {}), ...(container.message_ts ? { ts: container.message_ts } : {}) },
         });
       });
     });
+  }
+
+  /** Where a click came from, if it is a place the bot itself put buttons for request `id`. */
+  private async placeOf(click: ClickPayload, id: RequestId): Promise<ButtonPlace | undefined> {
+    const container = click.container ?? {};
+    if (container.type === 'view') {
+      return click.view?.type === 'home' && click.view.bot_id === this.botId && click.view.id === container.view_id ? 'home' : undefined;
+    }
+    if (container.type !== 'message' || container.is_ephemeral || !container.channel_id || !container.message_ts) return undefined;
+    const card = await this.ctx.store.chatCard(this.kind, id);
+    if (card && card.channel === container.channel_id && card.messageId === container.message_ts) return 'card';
+    // NB: direct messages are not recorded; a DM (channel D…) whose message our bot wrote is ours.
+    if (container.channel_id.startsWith('D') && click.message?.bot_id === this.botId) return 'dm';
+    return undefined;
   }
 
   private async publishHome(userId: string, email: Email): Promise<void> {
@@ -349,14 +411,23 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   /** Policy groups Slack vouches this user is in (through `slackUsergroup`); empty when the policy maps none. */
-  private groupsOf(userId: string): Promise<ReadonlySet<string>> {
-    return this.directory.policyGroupsOf(userId, this.ctx.policy.current().policy.groups);
+  private groupsOf(userId: string, opts: { fresh?: boolean } = {}): Promise<ReadonlySet<string>> {
+    return this.directory.policyGroupsOf(userId, this.ctx.policy.current().policy.groups, opts);
   }
 
-  private async actor(userId: string): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: string; message: string }> {
-    const who = await this.directory.identify(userId);
+  /**
+   * The person behind a payload: it must come from our workspace, and Slack's profile must show a
+   * full member with a confirmed e-mail (see `admitSlackUser`). Decisions pass `fresh`.
+   */
+  private async actor(userId: string, team: PayloadTeam, opts: { fresh?: boolean } = {}): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: string; message: string }> {
+    if (!isOurWorkspace(this.directory.workspace, team)) {
+      const message = 'prod-access serves members of its own Slack workspace only, and this came from another one. Ask from your own organisation.';
+      this.log.warn({ userId, team }, 'refused a payload from another Slack workspace');
+      return { ok: false, text: message, message };
+    }
+    const who = await this.directory.identify(userId, this.ctx.policy.current().policy.guests, opts);
     if (!who.ok) return { ok: false, text: who.message, message: who.message };
-    return { ok: true, actor: { email: who.email, origin: { via: 'slack', platformUserId: userId } } };
+    return { ok: true, actor: { email: who.email, origin: { via: 'slack', platformUserId: userId, platformTeamId: who.teamId } } };
   }
 
   /** Replies to the person who clicked: ephemeral where the click came from a message, a DM otherwise (App Home). */
@@ -400,12 +471,15 @@ export class SlackAdapter implements ChatPlatform {
     }
   }
 
-  private repeated(key: string): boolean {
-    const now = this.ctx.clock.now().getTime();
-    for (const [k, at] of this.seen) if (now - at > REPEAT_WINDOW_MS) this.seen.delete(k);
-    if (this.seen.has(key)) return true;
-    this.seen.set(key, now);
-    return false;
+  /**
+   * True the first time a delivery (`key`: Slack's own id for it) is seen by any replica within the
+   * replay window; a replayed or redelivered payload gets false and is dropped without a word.
+   */
+  private async firstDelivery(key: string): Promise<boolean> {
+    const now = this.ctx.clock.now();
+    const first = await this.ctx.store.recordChatDelivery(`slack:${this.directory.workspace.teamId}:${key}`, now, new Date(now.getTime() - REPEAT_WINDOW_MS));
+    if (!first) this.log.info({ delivery: key }, 'dropped a Slack delivery already acted on (replay or redelivery)');
+    return first;
   }
 
   /** Calls the Web API for a notice: errors become `NotificationError`, retried or skipped by the dispatcher. */
@@ -443,8 +517,52 @@ function webClientOptions(settings: SlackSettings, logger: BoltLogger): WebClien
 }
 
 function requestIdOf(action: unknown): RequestId | undefined {
-  const value = (action as { value?: unknown }).value;
-  return typeof value === 'string' ? parseRequestId(value) : undefined;
+  return parseExactRequestId((action as { value?: unknown }).value);
+}
+
+/** Every team a payload names (the one it came through, the user's own) and its Grid organisation. */
+type PayloadTeam = { readonly teamIds: readonly (string | undefined)[]; readonly enterpriseId?: string | undefined };
+
+type ActionId = (typeof actionIds)[keyof typeof actionIds];
+type ButtonPlace = 'card' | 'home' | 'dm';
+
+/** Where the bot puts each button: only a click from one of these places counts. */
+const buttonPlaces: Readonly<Record<ActionId, readonly ButtonPlace[]>> = {
+  approve: ['card', 'home'],
+  deny: ['card', 'home'],
+  review: ['card'],
+  extend: ['home', 'dm'],
+  revoke: ['home', 'dm'],
+};
+
+/** The parts of a `block_actions` or `view_submission` payload the adapter reads (Slack signed them). */
+interface ClickPayload {
+  readonly trigger_id?: string;
+  readonly team?: { readonly id?: string } | null;
+  readonly enterprise?: { readonly id?: string } | null;
+  readonly user: { readonly id: string; readonly team_id?: string };
+  readonly container?: { readonly type?: string; readonly channel_id?: string; readonly message_ts?: string; readonly is_ephemeral?: boolean; readonly view_id?: string };
+  readonly message?: { readonly bot_id?: string };
+  readonly view?: { readonly id?: string; readonly type?: string; readonly bot_id?: string };
+}
+
+/** The teams a click or form names: the one it came through and the user's own (a Slack Connect user's home). */
+function teamOf(payload: Pick<ClickPayload, 'team' | 'enterprise' | 'user'>): PayloadTeam {
+  return { teamIds: [payload.team?.id, payload.user.team_id], enterpriseId: payload.enterprise?.id ?? undefined };
+}
+
+/** The workspace whose members count: the bot token's own, and the configured one must agree with it. */
+function workspaceOf(settings: SlackSettings, auth: { team_id?: string; enterprise_id?: string }): SlackWorkspace {
+  if (!auth.team_id) throw new Error('Slack answered auth.test without a team_id; cannot tell which workspace the bot serves');
+  if (settings.teamId !== undefined && settings.teamId !== auth.team_id) {
+    throw new Error(`SLACK_TEAM_ID is ${settings.teamId}, but SLACK_BOT_TOKEN belongs to workspace ${auth.team_id}: use that workspace's token, or correct SLACK_TEAM_ID`);
+  }
+  const enterpriseId = auth.enterprise_id || undefined;
+  if (settings.enterpriseId !== undefined && settings.enterpriseId !== enterpriseId) {
+    throw new Error(`SLACK_ENTERPRISE_ID is ${settings.enterpriseId}, but SLACK_BOT_TOKEN belongs to ${enterpriseId ? `organisation ${enterpriseId}` : 'no Enterprise Grid organisation'}: correct SLACK_ENTERPRISE_ID`);
+  }
+  // NB: with a Grid organisation, its members count from any of its workspaces only when it is named on purpose.
+  return { teamId: auth.team_id, ...(settings.enterpriseId !== undefined ? { enterpriseId: settings.enterpriseId } : {}) };
 }
 
 type StateValues = Record<string, Record<string, { value?: string | null; selected_option?: { value: string } | null; selected_options?: { value: string }[] }>>;
