@@ -592,3 +592,24 @@ describe('identities', () => {
     expect(diffPolicies(before, before).otherChanged).toEqual([]);
   });
 });
+
+describe('guests', () => {
+  it('lists guest and app-user chat accounts that count, lower-cased, one address at a time', () => {
+    // Given a policy naming one guest in mixed case
+    const { policy } = loadPolicy(`${examplePolicyText()}\nguests: [Carol@Partner.example]\n`);
+    // Then
+    expect([...policy.guests]).toEqual(['carol@partner.example']);
+  });
+
+  it('is empty unless the policy lists someone', () => {
+    expect(loadPolicy(examplePolicyText()).policy.guests.size).toBe(0);
+  });
+
+  it('refuses wildcards and anything that is not an address, naming the path', () => {
+    const parsed = parsePolicy(`${examplePolicyText()}\nguests: ["*@partner.example", "carol"]\n`, ['local']);
+    expect(parsed.ok ? [] : parsed.errors).toEqual([
+      'guests.0: "*@partner.example" is not an e-mail address (guests are listed one by one, without wildcards)',
+      'guests.1: "carol" is not an e-mail address (guests are listed one by one, without wildcards)',
+    ]);
+  });
+});

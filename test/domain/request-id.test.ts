@@ -1,4 +1,4 @@
-import { CROCKFORD, parseRequestId, requestIdFromBytes } from '../../src/domain/request-id';
+import { CROCKFORD, parseExactRequestId, parseRequestId, requestIdFromBytes } from '../../src/domain/request-id';
 
 /** Independent reference: write the 40 bits out and read them back five at a time. */
 function reference(bytes: readonly number[]): string {
@@ -88,4 +88,17 @@ describe('parseRequestId', () => {
     // Given / When / Then
     expect(parseRequestId(text)).toBeUndefined();
   });
+});
+
+describe('parseExactRequestId', () => {
+  it('accepts an id exactly as the bot writes it', () => {
+    expect(parseExactRequestId('7KQ2M9XD')).toBe('7KQ2M9XD');
+  });
+
+  it.each([['lower case', '7kq2m9xd'], ['spaces', ' 7KQ2M9XD '], ['a dash', '7KQ2-M9XD'], ['an I for a 1', 'I1110000'], ['not a string', 42], ['nothing', undefined]])(
+    'refuses %s, which only a person types',
+    (_what, value) => {
+      expect(parseExactRequestId(value)).toBeUndefined();
+    },
+  );
 });

@@ -216,6 +216,12 @@ describe('Slack: the ways around the controls are closed', () => {
   });
 });
 
+describe('Slack: the configured workspace', () => {
+  it('refuses to start when SLACK_TEAM_ID names another workspace than the bot token’s', async () => {
+    await expect(startSlackBot({ env: { SLACK_TEAM_ID: 'T0OTHER' } })).rejects.toThrow('SLACK_TEAM_ID is T0OTHER, but SLACK_BOT_TOKEN belongs to workspace T0FAKE');
+  });
+});
+
 describe('Slack: guests the policy lists', () => {
   let bot: SlackBot;
   const guestPolicy = `${readFileSync(path.join(repoRoot, 'manifests/policy.example.yaml'), 'utf8')}\nguests: [carol@example.com]\n`;

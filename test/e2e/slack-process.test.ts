@@ -33,7 +33,7 @@ describe('npm start with Slack configured', () => {
     try {
       await slack.waitFor('apps.connections.open', (c) => c.token === 'xapp-process-token');
       for (let i = 0; i < 50 && slack.socketClients === 0; i++) await new Promise((r) => setTimeout(r, 100));
-      await slack.sendEnvelope('slash_commands', { user_id: people.dave.id, command: '/prod-access', text: 'roles', response_url: slack.responseUrl('process'), trigger_id: 't', channel_id: 'C0GENERAL' });
+      await slack.sendEnvelope('slash_commands', { team_id: 'T0FAKE', user_id: people.dave.id, command: '/prod-access', text: 'roles', response_url: slack.responseUrl('process'), trigger_id: 't', channel_id: 'C0GENERAL' });
       const reply = await slack.waitFor('response', (c) => c.args.key === 'process');
       expect(String(reply.args.text)).toContain('sandbox-admin');
       expect(service.output()).toContain('Slack connected in Socket Mode');

@@ -1,5 +1,5 @@
 import { blockAction } from '../fakes/slack-signing';
-import { people, startSlackBot, type SlackBot } from '../support/slack-bot';
+import { cardOf, people, startSlackBot, type SlackBot } from '../support/slack-bot';
 
 jest.setTimeout(60_000);
 
@@ -43,7 +43,8 @@ describe('Slack in Socket Mode', () => {
     await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === 'C0APPROVALS' && JSON.stringify(c.args.blocks).includes(id));
 
     // When alice clicks Approve through the socket, access is granted and the card says so
-    await bot.slack.sendEnvelope('interactive', blockAction({ userId: people.alice.id, actionId: 'approve', value: id, responseUrl: bot.slack.responseUrl('socket-click') }));
+    const card = await cardOf(bot.service, id);
+    await bot.slack.sendEnvelope('interactive', blockAction({ userId: people.alice.id, actionId: 'approve', value: id, responseUrl: bot.slack.responseUrl('socket-click'), ...card }));
     await bot.slack.waitFor('chat.update', (c) => JSON.stringify(c.args.blocks).includes(id) && JSON.stringify(c.args.blocks).includes('Granted'));
   });
 

@@ -15,7 +15,7 @@ describe('manifests/slack.yaml', () => {
     expect(manifest.features.slash_commands).toEqual([expect.objectContaining({ command: '/prod-access', should_escape: false })]);
     expect(manifest.settings.interactivity.is_enabled).toBe(true);
     expect(manifest.features.app_home).toMatchObject({ home_tab_enabled: true, messages_tab_enabled: true });
-    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened']);
+    expect(manifest.settings.event_subscriptions.bot_events).toEqual(['app_home_opened', 'user_change']);
     expect(manifest.settings.socket_mode_enabled).toBe(true);
   });
 

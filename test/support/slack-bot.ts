@@ -44,7 +44,7 @@ export interface SlackBot {
 let responses = 1;
 
 /** Where the bot posted the approval card of request `id` (it is posted just after the request opens). */
-async function cardOf(service: RunningService, id: string): Promise<{ channelId: string; messageTs: string }> {
+export async function cardOf(service: RunningService, id: string): Promise<{ channelId: string; messageTs: string }> {
   for (let i = 0; i < 100; i++) {
     const card = await service.app.ctx.store.chatCard('slack', id as RequestId);
     if (card) return { channelId: card.channel, messageTs: card.messageId };
@@ -57,7 +57,7 @@ async function cardOf(service: RunningService, id: string): Promise<{ channelId:
  * The real service in HTTP mode (Bolt's HTTPReceiver on the bot's one HTTP server), on a fresh
  * PostgreSQL database, talking to a fake Slack Web API on loopback; the clock is the test's.
  */
-export async function startSlackBot(opts: { socketMode?: boolean; policyText?: string; /** Another bot's database: a second replica, or the same one restarted. */ databaseUrl?: string } = {}): Promise<SlackBot> {
+export async function startSlackBot(opts: { socketMode?: boolean; policyText?: string; /** Another bot's database: a second replica, or the same one restarted. */ databaseUrl?: string; env?: Record<string, string> } = {}): Promise<SlackBot> {
   const slack = await FakeSlack.start();
   for (const person of Object.values(people)) slack.addUser(person);
   slack.addUser({ id: 'U0NOMAIL' });
@@ -74,6 +74,7 @@ export async function startSlackBot(opts: { socketMode?: boolean; policyText?: s
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_API_URL: slack.apiUrl,
     ...(opts.socketMode ? { SLACK_APP_TOKEN: 'xapp-test-token' } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
+    ...opts.env,
   };
   const loaded = loadConfig(env);
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
