@@ -18,8 +18,13 @@ export async function loadPolicyFile(file: string, knownProviders: readonly stri
 }
 
 export interface PolicyChangeHandlers {
-  /** A valid new policy is now in force. */
+  /** A valid new policy is about to come into force: record it (it is not yet what `current()` returns). */
   onActivated(loaded: LoadedPolicy): Promise<void>;
+  /**
+   * The new policy is now what `current()` returns: apply it to what already exists (live grants).
+   * Retried at every later check until it succeeds.
+   */
+  onInForce(loaded: LoadedPolicy): Promise<void>;
   /** A changed file was refused; the previous policy stays in force. */
   onRefused(errors: string[], sha256: string | undefined): Promise<void>;
 }
@@ -34,6 +39,8 @@ export class PolicyFile implements PolicySource {
   private lastStamp = '';
   private lastRefusedSha: string | undefined;
   private checking: Promise<void> = Promise.resolve();
+  /** A policy came into force and applying it to live grants has not succeeded yet. */
+  private enforcementDue = false;
 
   private constructor(
     private readonly file: string,
@@ -64,6 +71,7 @@ export class PolicyFile implements PolicySource {
 
   /** Checks the file now (also what the timer does). */
   async check(handlers: PolicyChangeHandlers): Promise<void> {
+    if (this.enforcementDue) await this.enforce(handlers);
     const stamp = await this.stamp();
     if (stamp === this.lastStamp) return;
     this.lastStamp = stamp;
@@ -82,12 +90,20 @@ export class PolicyFile implements PolicySource {
       }
       this.loaded = next.loaded;
       this.logger.info({ policySha: next.loaded.sha256, file: this.file }, 'policy reloaded');
+      // NB: only now, with the new policy in force, can live grants be measured against it.
+      this.enforcementDue = true;
+      await this.enforce(handlers);
       return;
     }
     if (next.sha256 !== undefined && next.sha256 === this.lastRefusedSha) return;
     this.lastRefusedSha = next.sha256;
     this.logger.error({ errors: next.errors, file: this.file, policySha: this.loaded.sha256 }, 'policy change refused; the previous policy stays in force');
     await handlers.onRefused(next.errors, next.sha256);
+  }
+
+  private async enforce(handlers: PolicyChangeHandlers): Promise<void> {
+    await handlers.onInForce(this.loaded);
+    this.enforcementDue = false;
   }
 
   stop(): Promise<void> {

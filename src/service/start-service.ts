@@ -55,8 +55,8 @@ export async function startService(config: Config, logger: Logger, options: Star
     policyFile.watch(config.policyPollMs, {
       onActivated: async (loaded) => {
         await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
-        await enforceAndLog(app, logger);
       },
+      onInForce: () => enforceAndLog(app, logger),
       onRefused: async (errors, sha) => {
         await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
       },
