@@ -1,10 +1,18 @@
 import { StoreError } from './app/errors';
 import { loadConfig } from './config/env';
+import { loadEnvFile, type EnvFileLoad } from './config/env-file';
 import { createLogger } from './config/logger';
 import { PolicyLoadError } from './service/open-app';
 import { startService, StartupError } from './service/start-service';
 
 async function main(): Promise<void> {
+  let envFile: EnvFileLoad;
+  try {
+    envFile = loadEnvFile();
+  } catch (error) {
+    process.stderr.write(`prod-access: cannot start: ${(error as Error).message}\n`);
+    process.exit(2);
+  }
   const loaded = loadConfig();
   if (!loaded.ok) {
     process.stderr.write(`prod-access: invalid environment:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\nSee .env.example.\n`);
@@ -12,6 +20,12 @@ async function main(): Promise<void> {
   }
   const config = loaded.config;
   const logger = createLogger(config.logLevel);
+  if (envFile.loaded) {
+    logger.info(
+      { file: envFile.file, applied: envFile.applied, keptFromEnvironment: envFile.kept },
+      `read ${envFile.applied.length} setting(s) from ${envFile.file}${envFile.kept.length > 0 ? `; already set in the environment, so not taken from it: ${envFile.kept.join(', ')}` : ''}`,
+    );
+  }
   let service;
   try {
     service = await startService(config, logger, { env: process.env });

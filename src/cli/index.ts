@@ -3,6 +3,7 @@ import pino from 'pino';
 import { providerKinds } from '../adapters/iam/provider-kinds';
 import { StoreError } from '../app/errors';
 import { loadConfig } from '../config/env';
+import { loadEnvFile } from '../config/env-file';
 import { createLogger } from '../config/logger';
 import type { AdminFile } from '../service/admin-endpoint';
 import { openApp, type OpenedApp } from '../service/open-app';
@@ -36,6 +37,13 @@ const io: CliIo = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // NB: the same .env as the service, so the CLI finds the service's DATA_DIR or DATABASE_URL.
+  try {
+    loadEnvFile();
+  } catch (error) {
+    io.err(`prod-access: ${(error as Error).message}\n`);
+    return EXIT_USAGE;
+  }
   const loaded = loadConfig();
   if (!loaded.ok) {
     io.err(`prod-access: invalid environment:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\n`);

@@ -11,7 +11,8 @@ export interface RunResult {
 }
 
 function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ...extra };
+  // NB: ENV_FILE empty: a developer's own .env in the checkout never leaks into the tests.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'info', ENV_FILE: '', ...extra };
   return env;
 }
 
