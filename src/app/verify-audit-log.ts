@@ -1,17 +1,21 @@
 import { ChainVerifier, describeBreak, GENESIS_HASH, hashedFields } from '../domain/audit-chain';
 import type { ChainedAuditEvent } from '../domain/audit-event';
-import type { AccessStore } from '../ports/access-store';
+import type { AccessStore, AuditStateGap } from '../ports/access-store';
 
 const PAGE = 2_000;
+/** How many state rows without their events a report names. */
+const GAPS_NAMED = 5;
 
 export type VerifyReport =
   | { ok: true; count: number; head?: { seq: number; hash: string }; message: string }
   | { ok: false; count: number; message: string };
 
 /**
- * Recomputes the whole chain from the first event. With `head` (a `seq:hash` recorded outside
- * the database earlier), also proves that event is still in the chain with the same hash, so a
- * cut-off tail or a rewritten history is caught.
+ * Recomputes the whole chain from the first event, then checks that the state tables agree with
+ * it: every request, approval and grant has the event that created it, and every request an event
+ * names still exists. With `head` (a `seq:hash` recorded outside the database earlier), also
+ * proves that event is still in the chain with the same hash, so a cut-off tail or a rewritten
+ * history is caught.
  */
 export async function verifyAuditLog(store: AccessStore, head?: { seq: number; hash: string }): Promise<VerifyReport> {
   // NB: the chain is verified up to the head read now: events appended while verify runs are
@@ -47,13 +51,35 @@ export async function verifyAuditLog(store: AccessStore, head?: { seq: number; h
     const problem = await headProblem(head, tip, (seq) => store.auditEventAt(seq));
     if (problem) return { ok: false, count: result.count, message: problem };
   }
+  const gaps = await store.auditStateGaps(GAPS_NAMED);
+  if (gaps.total > 0) {
+    const more = gaps.total > gaps.first.length ? `; and ${gaps.total - gaps.first.length} more` : '';
+    return {
+      ok: false,
+      count: result.count,
+      message: `audit chain intact (${result.count} event${result.count === 1 ? '' : 's'}), but the state tables disagree with it in ${gaps.total} place${gaps.total === 1 ? '' : 's'}: ${gaps.first.map(describeGap).join('; ')}${more}`,
+    };
+  }
   const headText = tip ? ` (head ${tip.seq}:${tip.hash})` : '';
   return {
     ok: true,
     count: result.count,
     ...(tip ? { head: tip } : {}),
-    message: `audit chain intact: ${result.count} event${result.count === 1 ? '' : 's'} verified${headText}${head ? `; recorded head ${head.seq} is in the chain` : ''}`,
+    message: `audit chain intact: ${result.count} event${result.count === 1 ? '' : 's'} verified${headText}${head ? `; recorded head ${head.seq} is in the chain` : ''}; every request, approval and grant has the event that created it`,
   };
+}
+
+function describeGap(gap: AuditStateGap): string {
+  switch (gap.kind) {
+    case 'request_without_event':
+      return `request ${gap.requestId} has no request_opened event`;
+    case 'approval_without_event':
+      return `the approval of request ${gap.requestId} by ${gap.approver ?? '?'} has no approval_recorded event`;
+    case 'grant_without_event':
+      return `the grant of request ${gap.requestId} has no access_granted event`;
+    case 'events_without_request':
+      return `events name request ${gap.requestId}, which is not in access_requests`;
+  }
 }
 
 /** Why a recorded head is not in a verified chain ending at `tip`, or undefined when it is. */

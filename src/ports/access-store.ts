@@ -23,6 +23,12 @@ export interface AccessStore {
   readAuditBetween(range: { since?: Date; until?: Date }, afterSeq: number, limit: number): Promise<ChainedAuditEvent[]>;
   /** The event with this `seq`, if present. */
   auditEventAt(seq: number): Promise<ChainedAuditEvent | undefined>;
+  /**
+   * Where the state tables and the audit log disagree: rows with no event that created them, and
+   * request ids that events name but `access_requests` lacks. The first `limit` (by kind, then
+   * request id) and how many in all; one set-based statement, so one snapshot.
+   */
+  auditStateGaps(limit: number): Promise<{ total: number; first: AuditStateGap[] }>;
 
   /** The text of a policy that was in force, by its SHA-256. */
   policyText(sha256: string): Promise<string | undefined>;
@@ -107,6 +113,18 @@ export interface ClaimedGrant {
   readonly requestId: RequestId;
   /** Failed grant attempts before this claim. */
   readonly attempts: number;
+}
+
+/**
+ * One disagreement between state and log: a request without `request_opened`, an approval without
+ * its approver's `approval_recorded`, a grant without `access_granted`, or events naming a request
+ * that is not in `access_requests`.
+ */
+export interface AuditStateGap {
+  readonly kind: 'request_without_event' | 'approval_without_event' | 'grant_without_event' | 'events_without_request';
+  readonly requestId: string;
+  /** For `approval_without_event`: whose approval it is. */
+  readonly approver?: string;
 }
 
 /** A notifier's position in the audit log. */

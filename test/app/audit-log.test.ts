@@ -40,6 +40,71 @@ describe.each(storeBackends)('audit log on $name', ({ open }) => {
     const report = await verifyAuditLog(h.ctx.store);
     expect(report).toMatchObject({ ok: true, count: 4, head: { seq: 4 } });
     expect(report.message).toContain('4 events verified');
+    expect(report.message).toContain('every request, approval and grant has the event that created it');
+  });
+
+  it('names state rows written behind the app, with no event that created them', async () => {
+    // When a request, an approval and a grant are inserted directly, with no audit event
+    await rawSql(
+      database,
+      `CREATE TEMP TABLE forged AS SELECT * FROM access_requests WHERE ticket = 'OPS-1';
+       UPDATE forged SET id = 'FORGED01';
+       INSERT INTO access_requests SELECT * FROM forged;
+       DROP TABLE forged;
+       INSERT INTO approvals (request_id, approver, approved_at) SELECT id, 'mallory@example.com', now() FROM access_requests WHERE ticket = 'OPS-2' AND id <> 'FORGED01';
+       INSERT INTO grants (request_id, provider, target, principal, role, granted_at, expires_at)
+         SELECT id, provider, target, requester, role, now(), now() + interval '1 hour' FROM access_requests WHERE id = 'FORGED01'`,
+    );
+    const [opsTwo] = await h.ctx.store.listRequests({ requester: dave }).then((all) => all.filter((r) => r.ticket === 'OPS-2'));
+
+    // Then the chain still verifies, but verify fails and names each row and what is missing
+    const report = await verifyAuditLog(h.ctx.store);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain('audit chain intact (4 events), but the state tables disagree with it in 3 places');
+    expect(report.message).toContain('request FORGED01 has no request_opened event');
+    expect(report.message).toContain(`the approval of request ${opsTwo?.id ?? '?'} by mallory@example.com has no approval_recorded event`);
+    expect(report.message).toContain('the grant of request FORGED01 has no access_granted event');
+  });
+
+  it('names requests whose events were deleted while the rows remain, even when the chain left is intact', async () => {
+    // Given the last request and its approval (events 3 and 4, the tail: what is left still chains)
+    const [last] = await h.ctx.store.listRequests({ requester: dave });
+
+    // When their events are deleted
+    await tamper('DELETE FROM audit_events WHERE seq >= 3');
+
+    // Then verify names the request and the approval left without their events
+    const report = await verifyAuditLog(h.ctx.store);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain(`request ${last?.id ?? '?'} has no request_opened event`);
+    expect(report.message).toContain(`the approval of request ${last?.id ?? '?'} by alice@example.com has no approval_recorded event`);
+  });
+
+  it('names a request that events speak of but the state tables no longer hold', async () => {
+    // When a request is deleted behind the app (its events stay)
+    const [opsOne] = await h.ctx.store.listRequests({ requester: dave }).then((all) => all.filter((r) => r.ticket === 'OPS-1'));
+    await rawSql(database, `DELETE FROM access_requests WHERE ticket = 'OPS-1'`);
+
+    // Then verify names it
+    const report = await verifyAuditLog(h.ctx.store);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain(`events name request ${opsOne?.id ?? '?'}, which is not in access_requests`);
+  });
+
+  it('names the first few disagreements and counts the rest', async () => {
+    // When seven approvals are inserted behind the app
+    await rawSql(
+      database,
+      `INSERT INTO approvals (request_id, approver, approved_at)
+         SELECT r.id, 'forger' || n || '@example.com', now() FROM access_requests r, generate_series(1, 7) n WHERE r.ticket = 'OPS-1'`,
+    );
+
+    // Then the report names five and counts the other two
+    const report = await verifyAuditLog(h.ctx.store);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain('disagree with it in 7 places');
+    expect(report.message.match(/has no approval_recorded event/g)).toHaveLength(5);
+    expect(report.message).toMatch(/; and 2 more$/);
   });
 
   it('names the event whose content was edited behind the app', async () => {
@@ -67,8 +132,11 @@ describe.each(storeBackends)('audit log on $name', ({ open }) => {
     // When the last event is deleted
     await tamper(`DELETE FROM audit_events WHERE seq = ${head.seq}`);
 
-    // Then the chain alone still looks fine, but the recorded head proves the cut
-    expect((await verifyAuditLog(h.ctx.store)).ok).toBe(true);
+    // Then the chain alone still looks fine (the state check names the approval that lost its
+    // event), and the recorded head proves the cut
+    const alone = await verifyAuditLog(h.ctx.store);
+    expect(alone.message).toContain('audit chain intact (3 events)');
+    expect(alone.message).toContain('has no approval_recorded event');
     const report = await verifyAuditLog(h.ctx.store, head);
     expect(report.ok).toBe(false);
     expect(report.message).toContain('cut off');

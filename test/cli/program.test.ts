@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Database } from '../../src/adapters/store/open-database';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli } from '../../src/cli/program';
-import { createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { createHarness, examplePolicyText, rawSql, type Harness } from '../support/app-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
 /** Runs the CLI in-process against a harness and captures what it prints. */
@@ -127,6 +127,17 @@ describe('prod-access CLI', () => {
     const tampered = await cli(undefined, 'audit', 'verify', '--file', file);
     expect(tampered.code).toBe(EXIT_REFUSED);
     expect(tampered.err).toContain('event 1 was altered');
+  });
+
+  it('refuses (exit 1) when a state row has no event that created it, naming the row', async () => {
+    // Given a request opened through the bot, and a copy of it written behind the bot's back
+    await openRequest();
+    await rawSql(database, `CREATE TEMP TABLE forged AS SELECT * FROM access_requests; UPDATE forged SET id = 'FORGED01'; INSERT INTO access_requests SELECT * FROM forged; DROP TABLE forged`);
+
+    // When the log is verified, then the chain is intact but the forged row is named
+    const r = await cli(h, 'audit', 'verify');
+    expect(r.code).toBe(EXIT_REFUSED);
+    expect(r.err).toContain('audit chain intact (1 event), but the state tables disagree with it in 1 place: request FORGED01 has no request_opened event');
   });
 
   it('exits 3 with a plain message when the database is unavailable', async () => {

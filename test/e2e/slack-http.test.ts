@@ -10,6 +10,13 @@ type Block = { type: string; text?: { text: string }; elements?: { action_id?: s
 const blocksOf = (call: SlackCall): Block[] => (call.args.blocks as Block[] | undefined) ?? [];
 const buttonsOf = (call: SlackCall): string[] => blocksOf(call).flatMap((b) => (b.type === 'actions' ? (b.elements ?? []).map((e) => e.action_id ?? '') : []));
 const textOf = (call: SlackCall): string => JSON.stringify(call.args.blocks ?? call.args.text ?? '');
+/** Every Block Kit `mrkdwn` text object anywhere in what the bot sent. */
+const mrkdwnObjects = (value: unknown): { verbatim?: unknown }[] => {
+  if (Array.isArray(value)) return value.flatMap(mrkdwnObjects);
+  if (value === null || typeof value !== 'object') return [];
+  const object = value as Record<string, unknown>;
+  return [...(object.type === 'mrkdwn' ? [object] : []), ...Object.values(object).flatMap(mrkdwnObjects)];
+};
 const requestIdIn = (reply: string): string => /\b([0-9A-Z]{8})\b/.exec(reply)?.[1] ?? '';
 
 describe('Slack in HTTP mode', () => {
@@ -258,20 +265,33 @@ describe('Slack in HTTP mode', () => {
     });
   });
 
-  it('renders a <!channel> in a reason harmless on the card, the DM and the security line', async () => {
-    // Given a reason full of mentions and links, and the request granted
-    const id = await daveAsks('<!channel> <@U0ALICE> <https://evil.example|click> *urgent*');
+  it('renders mentions, links and formatting in a reason harmless on the card, the DM and the security line', async () => {
+    // Given a reason full of mentions, links and formatting, and the request granted
+    const id = await daveAsks('<!channel> <@U0ALICE> <https://evil.example|click> *urgent* _x_ :_x_: https://host/*x* ~gone~');
     await bot.click(people.alice.id, 'approve', id);
     await bot.click(people.bob.id, 'approve', id);
     await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === people.dave.id && textOf(c).includes(id));
+    await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === 'C0SECURITY' && textOf(c).includes(id));
     const card = await cardOf(id);
-    expect(textOf(card)).toContain('&lt;!channel&gt; &lt;@U0ALICE&gt; &lt;https://evil.example|click&gt;');
+    expect(textOf(card)).toContain('&lt;!channel&gt; &lt;@U0ALICE&gt; &lt;<https://evil.example>|click&gt; \u2217urgent\u2217 \u02cdx\u02cd :\u02cdx\u02cd: <https://host/*x*> \u223cgone\u223c');
 
-    // Then no message the bot sent anywhere, in blocks or fallback text, carries them live
-    const sent = JSON.stringify([...bot.slack.calls.map((c) => [c.args.text, c.args.blocks, c.args.view]), ...bot.slack.responses]);
-    expect(sent).not.toContain('<!channel>');
-    expect(sent).not.toContain('<@U0ALICE>');
-    expect(sent).not.toContain('<https://evil.example');
+    // Then no message the bot sent anywhere, in blocks or fallback text, carries them live: the
+    // only <…> are its own dates and links to exactly the URL shown, never a mention or a label
+    const sent = [...bot.slack.calls.map((c) => [c.args.text, c.args.blocks, c.args.view]), ...bot.slack.responses];
+    const json = JSON.stringify(sent);
+    const tokens = json.match(/<[^<>]*>/g) ?? [];
+    expect(tokens.filter((t) => !/^<!date\^\d+\^\{date_short_pretty\} \{time\}\|[\d :-]+UTC>$/.test(t) && !/^<https?:\/\/[^|\s]+>$/.test(t))).toEqual([]);
+    expect(json).not.toMatch(/\*urgent\*|_x_|~gone~/);
+    // And Slack links nothing else by itself: every mrkdwn text object is verbatim
+    expect(mrkdwnObjects(sent).filter((o) => o.verbatim !== true)).toEqual([]);
+  });
+
+  it('shows its own words with real formatting: commands in code, not look-alike backticks', async () => {
+    const { reply: help } = await bot.command(people.dave.id, 'help');
+    expect(help).toContain('`/prod-access revoke &lt;id&gt;` give access back early');
+    const { reply: refused } = await bot.command(people.dave.id, 'no_such_role 1h OPS-1 look at the *queue* please');
+    expect(refused).toContain('There is no role "no\u02cdsuch\u02cdrole". Type `/prod-access roles` to see the roles you may request.');
+    expect(`${help}${refused}`).not.toContain('\u02cb');
   });
 
   describe('when Slack fails', () => {

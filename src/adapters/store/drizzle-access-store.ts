@@ -11,6 +11,7 @@ import type { RequestId } from '../../domain/request-id';
 import type { Alert } from '../../domain/alert';
 import type {
   AccessStore,
+  AuditStateGap,
   ClaimedGrant,
   ClaimedRevocation,
   NotificationCursor,
@@ -100,6 +101,10 @@ export class DrizzleAccessStore implements AccessStore {
 
   auditEventAt(seq: number): Promise<ChainedAuditEvent | undefined> {
     return guard('auditEventAt', async () => (await selectAudit(this.db, seq - 1, sql`seq = ${seq}`, 1))[0]);
+  }
+
+  auditStateGaps(limit: number): Promise<{ total: number; first: AuditStateGap[] }> {
+    return guard('auditStateGaps', () => selectAuditStateGaps(this.db, limit));
   }
 
   policyText(sha256: string): Promise<string | undefined> {
@@ -761,6 +766,48 @@ async function lastLink(db: StoreDatabase): Promise<{ seq: number; hash: string;
     .orderBy(desc(auditEvents.seq))
     .limit(1);
   return head;
+}
+
+const GAP_KINDS = ['request_without_event', 'approval_without_event', 'grant_without_event', 'events_without_request'] as const;
+
+/**
+ * NB: one pass over audit_events, grouped by request, then an anti-join per state table: set-based,
+ * so `audit verify` stays one scan however many requests there are (no per-row lookups), and one
+ * statement, so state and log are read in one snapshot. Which event creates which row:
+ * access_requests ← request_opened, approvals ← approval_recorded (its actor is the approver),
+ * grants ← access_granted (an extension moves the parent's grant, it creates none).
+ */
+async function selectAuditStateGaps(db: StoreDatabase, limit: number): Promise<{ total: number; first: AuditStateGap[] }> {
+  const result = await db.execute(sql`
+    WITH ev AS (
+      SELECT request_id,
+             bool_or(action = 'request_opened') AS opened,
+             bool_or(action = 'access_granted') AS granted,
+             array_agg(actor) FILTER (WHERE action = 'approval_recorded') AS approvers
+      FROM audit_events WHERE request_id IS NOT NULL GROUP BY request_id
+    ), gaps AS (
+      SELECT 0 AS kind, r.id AS request_id, NULL::text AS approver
+        FROM access_requests r LEFT JOIN ev ON ev.request_id = r.id WHERE ev.opened IS NOT TRUE
+      UNION ALL
+      SELECT 1, a.request_id, a.approver
+        FROM approvals a LEFT JOIN ev ON ev.request_id = a.request_id WHERE NOT (a.approver = ANY (coalesce(ev.approvers, ARRAY[]::text[])))
+      UNION ALL
+      SELECT 2, g.request_id, NULL
+        FROM grants g LEFT JOIN ev ON ev.request_id = g.request_id WHERE ev.granted IS NOT TRUE
+      UNION ALL
+      SELECT 3, ev.request_id, NULL
+        FROM ev LEFT JOIN access_requests r ON r.id = ev.request_id WHERE r.id IS NULL
+    )
+    SELECT kind, request_id, approver, count(*) OVER () AS total FROM gaps ORDER BY kind, request_id, approver LIMIT ${Math.max(1, limit)}`);
+  const rows = (result as unknown as { rows: { kind: number | string; request_id: string; approver: string | null; total: number | string }[] }).rows;
+  return {
+    total: Number(rows[0]?.total ?? 0),
+    first: rows.map((row) => ({
+      kind: GAP_KINDS[Number(row.kind)] ?? 'events_without_request',
+      requestId: row.request_id,
+      ...(row.approver ? { approver: row.approver } : {}),
+    })),
+  };
 }
 
 interface AuditRow {

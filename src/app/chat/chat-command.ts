@@ -1,4 +1,5 @@
 import { parseRequestId, type RequestId } from '../../domain/request-id';
+import { code, joinRich, type RichText, say } from '../../domain/rich-text';
 import { quoteInput } from '../../domain/text';
 
 /**
@@ -16,18 +17,21 @@ export type ChatCommand =
   | { readonly kind: 'revoke'; readonly id: RequestId }
   | { readonly kind: 'cancel'; readonly id: RequestId };
 
-/** Bad input: `message` says what to type instead; user text in it is quoted, never raw. */
-export type ChatCommandParse = { ok: true; command: ChatCommand } | { ok: false; message: string };
+/** Bad input: `text` says what to type instead; user text in it is quoted and kept apart from the bot's words. */
+export type ChatCommandParse = { ok: true; command: ChatCommand } | { ok: false; text: RichText };
 
-export const CHAT_USAGE = [
-  '/prod-access                                      open the request form',
-  '/prod-access <role> <duration> <ticket> <reason…>  ask for access, e.g. prod-readonly 2h INC-4211 payouts stuck',
-  '/prod-access break-glass <role> <duration> <ticket> <reason…>  emergency access, reviewed afterwards',
-  '/prod-access extend <id> <duration> <reason…>     ask for more time (approved like a request)',
-  '/prod-access revoke <id>                          give access back early',
-  '/prod-access cancel <id>                          withdraw a pending request',
-  '/prod-access list | status <id> | roles | help',
-].join('\n');
+const REQUEST_SYNTAX = code('/prod-access <role> <duration> <ticket> <reason…>');
+
+/** The commands, each shown as code to type, then what it does. */
+export const CHAT_USAGE: RichText = joinRich([
+  say`${code('/prod-access')} open the request form`,
+  say`${REQUEST_SYNTAX} ask for access, e.g. ${code('/prod-access prod-readonly 2h INC-4211 payouts stuck')}`,
+  say`${code('/prod-access break-glass <role> <duration> <ticket> <reason…>')} emergency access, reviewed afterwards`,
+  say`${code('/prod-access extend <id> <duration> <reason…>')} ask for more time (approved like a request)`,
+  say`${code('/prod-access revoke <id>')} give access back early`,
+  say`${code('/prod-access cancel <id>')} withdraw a pending request`,
+  say`${code('/prod-access list')}, ${code('/prod-access status <id>')}, ${code('/prod-access roles')}, ${code('/prod-access help')}`,
+]);
 
 export function parseChatCommand(text: string): ChatCommandParse {
   // NB: Slack sends the text as typed; runs of white space (and non-breaking spaces from pasted
@@ -49,26 +53,26 @@ export function parseChatCommand(text: string): ChatCommandParse {
     case 'cancel': {
       const id = idAt(words, 1, verb);
       if (!id.ok) return id;
-      if (words.length > 2) return usage(`\`${verb}\` takes only a request id: /prod-access ${verb} <id>`);
+      if (words.length > 2) return usage(say`${code(verb)} takes only a request id: ${code(`/prod-access ${verb} <id>`)}`);
       return { ok: true, command: { kind: verb, id: id.id } };
     }
     case 'extend': {
       const id = idAt(words, 1, verb);
       if (!id.ok) return id;
-      if (words.length < 4) return usage('Say how much longer and why: /prod-access extend <id> <duration> <reason…>');
+      if (words.length < 4) return usage(say`Say how much longer and why: ${code('/prod-access extend <id> <duration> <reason…>')}`);
       return { ok: true, command: { kind: 'extend', id: id.id, duration: words[2] ?? '', reason: rest(3) } };
     }
     case 'break-glass':
     case 'breakglass': {
-      if (words.length < 5) return usage('Break-glass needs a role, a duration, a ticket and a reason: /prod-access break-glass <role> <duration> <ticket> <reason…>');
+      if (words.length < 5) return usage(say`Break-glass needs a role, a duration, a ticket and a reason: ${code('/prod-access break-glass <role> <duration> <ticket> <reason…>')}`);
       return { ok: true, command: { kind: 'request', role: words[1] ?? '', duration: words[2] ?? '', ticket: words[3] ?? '', reason: rest(4), breakGlass: true } };
     }
     default: {
       if (words.length < 4) {
         return usage(
           words.length === 1
-            ? `There is no command ${quoteInput(words[0] ?? '')}. To ask for access: /prod-access <role> <duration> <ticket> <reason…>, or /prod-access help.`
-            : 'A request needs a role, a duration, a ticket and a reason: /prod-access <role> <duration> <ticket> <reason…>',
+            ? say`There is no command ${quoteInput(words[0] ?? '')}. To ask for access: ${REQUEST_SYNTAX}, or ${code('/prod-access help')}.`
+            : say`A request needs a role, a duration, a ticket and a reason: ${REQUEST_SYNTAX}`,
         );
       }
       return { ok: true, command: { kind: 'request', role: words[0] ?? '', duration: words[1] ?? '', ticket: words[2] ?? '', reason: rest(3), breakGlass: false } };
@@ -76,14 +80,14 @@ export function parseChatCommand(text: string): ChatCommandParse {
   }
 }
 
-function idAt(words: readonly string[], index: number, verb: string): { ok: true; id: RequestId } | { ok: false; message: string } {
+function idAt(words: readonly string[], index: number, verb: string): { ok: true; id: RequestId } | { ok: false; text: RichText } {
   const raw = words[index];
-  if (raw === undefined) return usage(`Which request? /prod-access ${verb} <id> (the 8-character id, see /prod-access list)`);
+  if (raw === undefined) return usage(say`Which request? ${code(`/prod-access ${verb} <id>`)} (the 8-character id, see ${code('/prod-access list')})`);
   const id = parseRequestId(raw);
-  if (!id) return usage(`${quoteInput(raw)} is not a request id: ids are 8 characters like KP6N6YAR (see /prod-access list).`);
+  if (!id) return usage(say`${quoteInput(raw)} is not a request id: ids are 8 characters like KP6N6YAR (see ${code('/prod-access list')}).`);
   return { ok: true, id };
 }
 
-function usage(message: string): { ok: false; message: string } {
-  return { ok: false, message };
+function usage(text: RichText): { ok: false; text: RichText } {
+  return { ok: false, text };
 }

@@ -2,7 +2,9 @@ import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import { mayRevoke } from '../../domain/lifecycle/revoke';
+import { refusalText } from '../../domain/lifecycle/transition';
 import { requestableRoles } from '../../domain/policy';
+import { bold, code, joinRich, type RichText, say } from '../../domain/rich-text';
 import type { AppContext } from '../app-context';
 import { cancelRequest } from '../cancel-request';
 import { describeFailure, describeRevocationFailure, ProviderError } from '../errors';
@@ -21,12 +23,12 @@ export interface ChatActor {
 }
 
 /**
- * The answer to the person who typed the command (ephemeral in Slack). Plain text that may hold
- * user input as typed: the platform escapes it. `requests` lets a platform lay a list out richly.
+ * The answer to the person who typed the command (ephemeral in Slack). The bot's words and what
+ * people typed stay apart in `text`, so each platform formats the first and escapes only the second.
  */
 export interface ChatReply {
   readonly ok: boolean;
-  readonly text: string;
+  readonly text: RichText;
   readonly request?: AccessRequest;
 }
 
@@ -39,7 +41,7 @@ export async function runChatCommand(ctx: AppContext, actor: ChatActor, command:
     return await run(ctx, actor, command);
   } catch (error) {
     ctx.logger.error({ err: error, command: command.kind }, 'chat command failed');
-    return { ok: false, text: describeFailure(error) };
+    return { ok: false, text: say`${describeFailure(error)}` };
   }
 }
 
@@ -50,28 +52,29 @@ async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatComma
       return { ok: true, text: CHAT_USAGE };
     case 'roles': {
       const roles = requestableRoles(policy, actor.email);
-      if (roles.length === 0) return { ok: true, text: `No role in the policy lists ${actor.email} as a requester. Ask your security team.` };
+      if (roles.length === 0) return { ok: true, text: say`No role in the policy lists ${actor.email} as a requester. Ask your security team.` };
       return {
         ok: true,
-        text: roles
-          .map(
+        text: joinRich(
+          roles.map(
             (r) =>
-              `${r.name}: ${r.description} (up to ${formatDuration(r.maxDuration)}, ${r.approvals} approval${r.approvals === 1 ? '' : 's'}` +
-              `${r.ticket.example ? `, ticket like ${r.ticket.example}` : ''}${r.breakGlass.allowed ? ', break-glass allowed' : ''})`,
-          )
-          .join('\n'),
+              say`${bold(r.name)}: ${r.description} (up to ${formatDuration(r.maxDuration)}, ${r.approvals} approval${r.approvals === 1 ? '' : 's'}${
+                r.ticket.example ? say`, ticket like ${r.ticket.example}` : ''
+              }${r.breakGlass.allowed ? say`, break-glass allowed` : ''})`,
+          ),
+        ),
       };
     }
     case 'list': {
       const mine = await listMyRequests(ctx, actor.email, 15);
-      if (mine.length === 0) return { ok: true, text: 'You have no requests yet. /prod-access roles lists what you can ask for.' };
-      return { ok: true, text: mine.map(describeLine).join('\n') };
+      if (mine.length === 0) return { ok: true, text: say`You have no requests yet. ${code('/prod-access roles')} lists what you can ask for.` };
+      return { ok: true, text: joinRich(mine.map(describeLine)) };
     }
     case 'status': {
       const request = await showRequest(ctx, command.id);
       // NB: the same answer for "no such request" and "not yours to see", so ids cannot be probed.
       if (!request || !(request.requester === actor.email || mayRevoke(request, actor.email, policy))) {
-        return { ok: false, text: `There is no request ${command.id} that you can see. /prod-access list shows yours.` };
+        return { ok: false, text: say`There is no request ${command.id} that you can see. ${code('/prod-access list')} shows yours.` };
       }
       return { ok: true, text: describeLine(request), request };
     }
@@ -81,42 +84,42 @@ async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatComma
         (r) =>
           r.breakGlass
             ? r.state === 'active'
-              ? `Break-glass access to ${r.role} granted until ${r.grant?.expiresAt.toISOString() ?? '?'} (request ${r.id}). Security has been told; it needs ${r.approvalsRequired} review${r.approvalsRequired === 1 ? '' : 's'}.`
-              : `Break-glass request ${r.id} for ${r.role} is ${r.state}; the provider has not granted it yet and it is retried automatically.`
-            : `Request ${r.id} for ${r.role} (${formatDuration(r.duration)}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}. The clock starts when access is granted.`,
+              ? say`Break-glass access to ${r.role} granted until ${r.grant?.expiresAt.toISOString() ?? '?'} (request ${r.id}). Security has been told; it needs ${r.approvalsRequired} review${r.approvalsRequired === 1 ? '' : 's'}.`
+              : say`Break-glass request ${r.id} for ${r.role} is ${r.state}; the provider has not granted it yet and it is retried automatically.`
+            : say`Request ${r.id} for ${r.role} (${formatDuration(r.duration)}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}. The clock starts when access is granted.`,
       );
     case 'extend':
       return reply(
         await extendAccess(ctx, command.id, { requester: actor.email, duration: command.duration, reason: command.reason }, actor.origin),
-        (r) => `Extension ${r.id} (${formatDuration(r.duration)} more on ${command.id}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}.`,
+        (r) => say`Extension ${r.id} (${formatDuration(r.duration)} more on ${command.id}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}.`,
       );
     case 'revoke':
       try {
         return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), (r, changed) =>
-          changed ? `Access of request ${r.id} (${r.role}) is revoked.` : `Request ${r.id} was already revoked.`,
+          changed ? say`Access of request ${r.id} (${r.role}) is revoked.` : say`Request ${r.id} was already revoked.`,
         );
       } catch (error) {
         // NB: the revocation is recorded as started and stays due: unlike other failures, it is not "nothing done".
         if (!(error instanceof ProviderError)) throw error;
-        return { ok: false, text: describeRevocationFailure(command.id, error) };
+        return { ok: false, text: say`${describeRevocationFailure(command.id, error)}` };
       }
     case 'cancel':
-      return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), (r, changed) => (changed ? `Request ${r.id} is cancelled.` : `Request ${r.id} was already cancelled.`));
+      return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), (r, changed) => (changed ? say`Request ${r.id} is cancelled.` : say`Request ${r.id} was already cancelled.`));
   }
 }
 
-function reply(outcome: Outcome<AccessRequest>, describe: (r: AccessRequest, changed: boolean) => string): ChatReply {
-  if (!outcome.ok) return { ok: false, text: outcome.refusal.message };
+function reply(outcome: Outcome<AccessRequest>, describe: (r: AccessRequest, changed: boolean) => RichText): ChatReply {
+  if (!outcome.ok) return { ok: false, text: refusalText(outcome.refusal) };
   return { ok: true, text: describe(outcome.value, outcome.changed), request: outcome.value };
 }
 
 /** One line per request: id, role, state, and its time if it has one. */
-export function describeLine(r: AccessRequest): string {
+export function describeLine(r: AccessRequest): RichText {
   const when =
     r.state === 'active' && r.grant
       ? ` until ${r.grant.expiresAt.toISOString()}`
       : r.state === 'pending'
         ? ` (${r.approvals.length} of ${r.approvalsRequired} approvals)`
         : '';
-  return `${r.id}  ${r.kind === 'extension' ? `extension of ${r.parentId ?? '?'}` : r.role}  ${r.state}${when}  ${r.ticket}: ${r.reason}`;
+  return say`${code(r.id)} ${r.kind === 'extension' ? say`extension of ${r.parentId ?? '?'}` : bold(r.role)} ${r.state}${when} ${r.ticket}: ${r.reason}`;
 }

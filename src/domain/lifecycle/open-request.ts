@@ -3,8 +3,9 @@ import { formatDuration, parseDuration, addMinutes, type Minutes } from '../dura
 import type { Email } from '../email';
 import { matchesAny, type LoadedPolicy, type RolePolicy } from '../policy';
 import type { RequestId } from '../request-id';
+import { code, say } from '../rich-text';
 import { cleanText, quoteInput } from '../text';
-import { refuse, requestEvent, type Refusal, type Transition } from './transition';
+import { refusal, refuse, requestEvent, type Refusal, type Transition } from './transition';
 
 export const MAX_REASON_LENGTH = 500;
 export const MAX_TICKET_LENGTH = 64;
@@ -29,7 +30,7 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
   const roleName = input.role.trim().toLowerCase();
   const role = loaded.policy.roles.get(roleName);
   if (!role) {
-    return refuse('unknown_role', `There is no role ${quoteInput(input.role)}. Type \`/prod-access roles\` to see the roles you may request.`);
+    return refuse('unknown_role', say`There is no role ${quoteInput(input.role)}. Type ${code('/prod-access roles')} to see the roles you may request.`);
   }
   if (!matchesAny(loaded.policy, role.requesters, input.requester)) {
     return refuse('not_eligible', `You are not allowed to request ${role.name}: the policy does not list you among its requesters.`);
@@ -94,10 +95,10 @@ export function checkTicket(text: string, role: RolePolicy): string | Refusal {
   const expected = `a ticket matching ${role.ticket.pattern.source}${role.ticket.example ? `, such as ${role.ticket.example}` : ''}`;
   if (ticket === '') return { code: 'bad_ticket', message: `A ticket is required for ${role.name}: ${expected}.` };
   if (ticket.length > MAX_TICKET_LENGTH || !TICKET_SHAPE.test(ticket)) {
-    return { code: 'bad_ticket', message: `${quoteInput(ticket, 20)} is not a ticket id: use one word, ${expected}.` };
+    return refusal('bad_ticket', say`${quoteInput(ticket, 20)} is not a ticket id: use one word, ${expected}.`);
   }
   if (!role.ticket.pattern.test(ticket)) {
-    return { code: 'bad_ticket', message: `${quoteInput(ticket, 20)} is not a ticket for ${role.name}: expected ${expected}.` };
+    return refusal('bad_ticket', say`${quoteInput(ticket, 20)} is not a ticket for ${role.name}: expected ${expected}.`);
   }
   return ticket;
 }

@@ -1,5 +1,6 @@
 import type { AccessRequest } from '../access-request';
 import type { AuditAction, AuditEvent } from '../audit-event';
+import { type RichText, toPlainText, verbatim } from '../rich-text';
 
 export const refusalCodes = [
   'unknown_role',
@@ -23,7 +24,23 @@ export type RefusalCode = (typeof refusalCodes)[number];
 /** A rule said no. Carries a sentence for the person who asked. */
 export interface Refusal {
   readonly code: RefusalCode;
+  /** The sentence as plain text (the CLI, logs, Slack's plain-text form errors). */
   readonly message: string;
+  /**
+   * The same sentence with the bot's words and what the person typed kept apart, for chat to
+   * format; set where it quotes input or formats a command. Without it chat shows `message` verbatim.
+   */
+  readonly text?: RichText;
+}
+
+/** A refusal from plain words or from a sentence built with `say`. */
+export function refusal(code: RefusalCode, message: string | RichText): Refusal {
+  return typeof message === 'string' ? { code, message } : { code, message: toPlainText(message), text: message };
+}
+
+/** What chat shows for a refusal: its formatted sentence, or its plain message as is. */
+export function refusalText(refusal: Refusal): RichText {
+  return refusal.text ?? [verbatim(refusal.message)];
 }
 
 /**
@@ -32,8 +49,8 @@ export interface Refusal {
  */
 export type Transition = { ok: true; request: AccessRequest; events: AuditEvent[] } | { ok: false; refusal: Refusal };
 
-export function refuse(code: RefusalCode, message: string): { ok: false; refusal: Refusal } {
-  return { ok: false, refusal: { code, message } };
+export function refuse(code: RefusalCode, message: string | RichText): { ok: false; refusal: Refusal } {
+  return { ok: false, refusal: refusal(code, message) };
 }
 
 /** The facts every request event carries: resource (role and target), ticket, reason. */

@@ -1,4 +1,5 @@
-import { parseChatCommand } from '../../../src/app/chat/chat-command';
+import { CHAT_USAGE, parseChatCommand } from '../../../src/app/chat/chat-command';
+import { toPlainText } from '../../../src/domain/rich-text';
 
 describe('parseChatCommand', () => {
   it('opens the form when there is no text', () => {
@@ -27,18 +28,25 @@ describe('parseChatCommand', () => {
   });
 
   it('says what to type for incomplete commands', () => {
-    expect(parseChatCommand('prod-readonly 2h')).toEqual({ ok: false, message: expect.stringContaining('<role> <duration> <ticket> <reason') });
-    expect(parseChatCommand('revoke')).toEqual({ ok: false, message: expect.stringContaining('Which request?') });
-    expect(parseChatCommand('extend KP6N6YAR 1h')).toEqual({ ok: false, message: expect.stringContaining('how much longer and why') });
-    expect(parseChatCommand('break-glass sandbox-admin 30m')).toEqual({ ok: false, message: expect.stringContaining('Break-glass needs') });
+    expect(parseChatCommand('prod-readonly 2h')).toEqual({ ok: false, text: expect.arrayContaining([expect.objectContaining({ text: expect.stringContaining('<role> <duration> <ticket> <reason') })]) });
+    expect(parseChatCommand('revoke')).toEqual({ ok: false, text: expect.arrayContaining([expect.objectContaining({ text: expect.stringContaining('Which request?') })]) });
+    expect(parseChatCommand('extend KP6N6YAR 1h')).toEqual({ ok: false, text: expect.arrayContaining([expect.objectContaining({ text: expect.stringContaining('how much longer and why') })]) });
+    expect(parseChatCommand('break-glass sandbox-admin 30m')).toEqual({ ok: false, text: expect.arrayContaining([expect.objectContaining({ text: expect.stringContaining('Break-glass needs') })]) });
   });
 
   it('quotes bad input in its message instead of echoing it raw', () => {
     const parsed = parseChatCommand('revoke <!channel>');
     expect(parsed.ok).toBe(false);
-    if (!parsed.ok) expect(parsed.message).toContain('"<!channel>" is not a request id');
+    if (!parsed.ok) expect(parsed.text).toContainEqual({ kind: 'verbatim', text: '"<!channel>"' });
+    if (!parsed.ok) expect(toPlainText(parsed.text)).toContain('"<!channel>" is not a request id');
     const unknown = parseChatCommand('<@U123>\u0007');
     expect(unknown.ok).toBe(false);
-    if (!unknown.ok) expect(unknown.message).toContain('There is no command "<@U123>"');
+    if (!unknown.ok) expect(toPlainText(unknown.text)).toContain('There is no command "<@U123>"');
+  });
+
+  it('writes the commands of its help as code, the bot\'s own words, not as text to escape', () => {
+    expect(CHAT_USAGE).toContainEqual({ kind: 'code', text: '/prod-access revoke <id>' });
+    expect(CHAT_USAGE.filter((s) => s.kind === 'verbatim')).toEqual([]);
+    expect(toPlainText(CHAT_USAGE).split('\n')[4]).toBe('`/prod-access revoke <id>` give access back early');
   });
 });

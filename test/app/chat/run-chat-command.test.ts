@@ -4,6 +4,7 @@ import { approveRequest } from '../../../src/app/approve-request';
 import { runChatCommand, type ChatActor } from '../../../src/app/chat/run-chat-command';
 import { ProviderError } from '../../../src/app/errors';
 import { email } from '../../../src/domain/email';
+import { toPlainText } from '../../../src/domain/rich-text';
 import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../../support/app-harness';
 import { alice, dave, flakyRole } from '../../support/revocation-fixtures';
 import { createPgliteDatabase } from '../../support/test-database';
@@ -25,7 +26,7 @@ describe('runChatCommand', () => {
   async function daveHasFlakyAccess(): Promise<RequestId> {
     const opened = await runChatCommand(h.ctx, as(dave), { kind: 'request', role: 'flaky-admin', duration: '1h', ticket: 'OPS-7', reason: 'inspect the billing account', breakGlass: false });
     const id = opened.request?.id;
-    if (!id) throw new Error(opened.text);
+    if (!id) throw new Error(toPlainText(opened.text));
     await approveRequest(h.ctx, id, alice, cliOrigin);
     return id;
   }
@@ -35,24 +36,25 @@ describe('runChatCommand', () => {
     h.flaky.failNext = new ProviderError('unavailable', 'flaky', 'connection reset');
     const reply = await runChatCommand(h.ctx, as(dave), { kind: 'revoke', id: id });
     expect(reply.ok).toBe(false);
-    expect(reply.text).toBe(`Revocation of ${id} has started, but the flaky provider did not confirm it (connection reset). It is retried automatically until it does; security is alerted if it keeps failing.`);
+    expect(toPlainText(reply.text)).toBe(`Revocation of ${id} has started, but the flaky provider did not confirm it (connection reset). It is retried automatically until it does; security is alerted if it keeps failing.`);
     expect((await h.ctx.store.findRequest(id))?.state).toBe('revoking');
   });
 
   it('shows a request only to its requester, its approvers and admins, with the same answer for unknown ids', async () => {
     const id = await daveHasFlakyAccess();
-    expect((await runChatCommand(h.ctx, as(dave), { kind: 'status', id: id })).text).toContain(id);
+    expect(toPlainText((await runChatCommand(h.ctx, as(dave), { kind: 'status', id: id })).text)).toContain(id);
     expect((await runChatCommand(h.ctx, as('carol@example.com'), { kind: 'status', id: id })).ok).toBe(true);
     const stranger = await runChatCommand(h.ctx, as('frank@example.com'), { kind: 'status', id: id });
     const unknown = await runChatCommand(h.ctx, as('frank@example.com'), { kind: 'status', id: 'ZZZZZZZZ' as RequestId });
-    expect(stranger).toEqual({ ok: false, text: `There is no request ${id} that you can see. /prod-access list shows yours.` });
-    expect(unknown.text).toBe('There is no request ZZZZZZZZ that you can see. /prod-access list shows yours.');
+    expect(stranger.ok).toBe(false);
+    expect(toPlainText(stranger.text)).toBe(`There is no request ${id} that you can see. \`/prod-access list\` shows yours.`);
+    expect(toPlainText(unknown.text)).toBe('There is no request ZZZZZZZZ that you can see. `/prod-access list` shows yours.');
   });
 
   it('lists only the roles this person may request, and says so when there are none', async () => {
     const mine = await runChatCommand(h.ctx, as(dave), { kind: 'roles' });
-    expect(mine.text.split('\n').map((l) => l.split(':')[0])).toEqual(['sandbox-admin', 'prod-readonly', 'flaky-admin']);
+    expect(toPlainText(mine.text).split('\n').map((l) => l.split(':')[0])).toEqual(['sandbox-admin', 'prod-readonly', 'flaky-admin']);
     const outsider = await runChatCommand(h.ctx, as('mallory@elsewhere.org'), { kind: 'roles' });
-    expect(outsider.text).toBe('No role in the policy lists mallory@elsewhere.org as a requester. Ask your security team.');
+    expect(toPlainText(outsider.text)).toBe('No role in the policy lists mallory@elsewhere.org as a requester. Ask your security team.');
   });
 });

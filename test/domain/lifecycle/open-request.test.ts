@@ -55,6 +55,19 @@ describe('openRequest', () => {
     expect(refusal.message).toBe('There is no role "root". Type `/prod-access roles` to see the roles you may request.');
   });
 
+  it('keeps the quoted input apart from the command it suggests, so chat can format one and escape the other', () => {
+    // Given / When a role name that looks like markup
+    const refusal = refused(openRequest(requestInput({ role: '*root*' }), ID, loaded, NOW));
+    // Then the command is the bot's code and the input is verbatim
+    expect(refusal.text).toEqual([
+      { kind: 'plain', text: 'There is no role ' },
+      { kind: 'verbatim', text: '"*root*"' },
+      { kind: 'plain', text: '. Type ' },
+      { kind: 'code', text: '/prod-access roles' },
+      { kind: 'plain', text: ' to see the roles you may request.' },
+    ]);
+  });
+
   it('refuses a requester the policy does not list', () => {
     // Given mallory, outside example.com
     // When
@@ -131,7 +144,7 @@ describe('openRequest', () => {
     // Given / When
     const refusal = refused(openRequest(requestInput({ ticket: 'JIRA-12' }), ID, loaded, NOW));
     // Then
-    expect(refusal).toEqual({
+    expect(refusal).toMatchObject({
       code: 'bad_ticket',
       message: '"JIRA-12" is not a ticket for db-admin: expected a ticket matching ^(OPS|INC)-[0-9]+$, such as OPS-1.',
     });

@@ -4,7 +4,7 @@ import type { ChatReply } from '../../../app/chat/run-chat-command';
 import type { AccessRequest } from '../../../domain/access-request';
 import { formatDuration } from '../../../domain/duration';
 import type { RolePolicy } from '../../../domain/policy';
-import { escapeMrkdwn, fitSection, plainText, slackDate } from './mrkdwn';
+import { escapeMrkdwn, fitSection, mrkdwn, plainText, richMrkdwn, slackDate } from './mrkdwn';
 
 /** action_ids of every button the bot shows; the value is always a request id. */
 export const actionIds = { approve: 'approve', deny: 'deny', review: 'review', extend: 'extend', revoke: 'revoke' } as const;
@@ -29,15 +29,15 @@ export function approvalCardBlocks(card: ApprovalCard): { text: string; blocks: 
       type: 'section',
       fields: card.fields
         .filter((f) => f.label !== 'Reason')
-        .map((f) => ({ type: 'mrkdwn' as const, text: fitSection(`*${f.label}*\n${escapeMrkdwn(f.value)}`, 2000) })),
+        .map((f) => mrkdwn(fitSection(`*${f.label}*\n${escapeMrkdwn(f.value)}`, 2000))),
     },
-    { type: 'section', text: { type: 'mrkdwn', text: fitSection(`*Reason*\n${escapeMrkdwn(card.fields.find((f) => f.label === 'Reason')?.value ?? '')}`) } },
+    { type: 'section', text: mrkdwn(fitSection(`*Reason*\n${escapeMrkdwn(card.fields.find((f) => f.label === 'Reason')?.value ?? '')}`)) },
   ];
   if (card.flags.length > 0) {
-    blocks.push({ type: 'context', elements: card.flags.map((f) => ({ type: 'mrkdwn' as const, text: `${FLAG_ICON[f.flag]} ${escapeMrkdwn(f.text)}` })) });
+    blocks.push({ type: 'context', elements: card.flags.map((f) => mrkdwn(`${FLAG_ICON[f.flag]} ${escapeMrkdwn(f.text)}`)) });
   }
   const status = `${escapeMrkdwn(card.status)}${card.statusAt ? ` ${slackDate(card.statusAt)}` : ''}`;
-  blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: fitSection(status) }] });
+  blocks.push({ type: 'context', elements: [mrkdwn(fitSection(status))] });
   if (card.actions.length > 0) blocks.push({ type: 'actions', block_id: `decide:${card.request.id}`, elements: card.actions.map((a) => button(a, card.request.id)) });
   return { text: fallback(`${card.headline} — ${card.status}`), blocks };
 }
@@ -53,16 +53,16 @@ function button(action: CardAction, id: string): { type: 'button'; action_id: st
   }
 }
 
-/** An ephemeral answer to a command or a click: the reply's text, escaped, in one section. */
-export function replyBlocks(reply: ChatReply | { ok: boolean; text: string }): { text: string; blocks: KnownBlock[] } {
+/** An ephemeral answer to a command or a click: the bot's words formatted, what people typed escaped, in one section. */
+export function replyBlocks(reply: ChatReply): { text: string; blocks: KnownBlock[] } {
   const icon = reply.ok ? '' : ':no_entry: ';
-  const body = reply.text.includes('\n') && reply.ok ? `\`\`\`${escapeMrkdwn(reply.text)}\`\`\`` : escapeMrkdwn(reply.text);
-  return { text: fallback(reply.text), blocks: [{ type: 'section', text: { type: 'mrkdwn', text: fitSection(`${icon}${body}`) } }] };
+  const body = richMrkdwn(reply.text);
+  return { text: fitSection(body), blocks: [{ type: 'section', text: mrkdwn(fitSection(`${icon}${body}`)) }] };
 }
 
 /** A direct message to a requester, with an Extend button on the expiring-soon notice. */
 export function personMessageBlocks(text: string, request: AccessRequest, offerExtend: boolean, at?: Date): { text: string; blocks: KnownBlock[] } {
-  const blocks: KnownBlock[] = [{ type: 'section', text: { type: 'mrkdwn', text: fitSection(`${escapeMrkdwn(text)}${at ? `\nLocal time: ${slackDate(at)}` : ''}`) } }];
+  const blocks: KnownBlock[] = [{ type: 'section', text: mrkdwn(fitSection(`${escapeMrkdwn(text)}${at ? `\nLocal time: ${slackDate(at)}` : ''}`)) }];
   if (offerExtend) {
     blocks.push({
       type: 'actions',
@@ -128,7 +128,7 @@ export function denyFormView(request: AccessRequest, ref: { channel?: string; ts
     submit: { type: 'plain_text', text: 'Deny' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: fitSection(`Deny ${escapeMrkdwn(request.requester)}'s request ${request.id} for *${escapeMrkdwn(request.role)}*? They will see your reason.`) } },
+      { type: 'section', text: mrkdwn(fitSection(`Deny ${escapeMrkdwn(request.requester)}'s request ${request.id} for *${escapeMrkdwn(request.role)}*? They will see your reason.`)) },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
     ],
   };
@@ -144,7 +144,7 @@ export function extendFormView(request: AccessRequest): View {
     submit: { type: 'plain_text', text: 'Ask' },
     close: { type: 'plain_text', text: 'Cancel' },
     blocks: [
-      { type: 'section', text: { type: 'mrkdwn', text: fitSection(`More time on *${escapeMrkdwn(request.role)}* (request ${request.id}); it is approved like a request.`) } },
+      { type: 'section', text: mrkdwn(fitSection(`More time on *${escapeMrkdwn(request.role)}* (request ${request.id}); it is approved like a request.`)) },
       { type: 'input', block_id: 'duration', label: { type: 'plain_text', text: 'How much longer' }, element: { type: 'plain_text_input', action_id: 'value', max_length: 10 } },
       { type: 'input', block_id: 'reason', label: { type: 'plain_text', text: 'Reason' }, element: { type: 'plain_text_input', action_id: 'value', multiline: true, max_length: 500 } },
     ],
@@ -155,13 +155,13 @@ export function extendFormView(request: AccessRequest): View {
 export function homeView(home: { live: readonly AccessRequest[]; pending: readonly AccessRequest[]; toDecide: readonly AccessRequest[] }): View {
   const blocks: KnownBlock[] = [{ type: 'header', text: { type: 'plain_text', text: 'prod-access' } }];
   const section = (title: string, requests: readonly AccessRequest[], empty: string, row: (r: AccessRequest) => KnownBlock[]) => {
-    blocks.push({ type: 'section', text: { type: 'mrkdwn', text: `*${title}*` } });
-    if (requests.length === 0) blocks.push({ type: 'context', elements: [{ type: 'mrkdwn', text: empty }] });
+    blocks.push({ type: 'section', text: mrkdwn(`*${title}*`) });
+    if (requests.length === 0) blocks.push({ type: 'context', elements: [mrkdwn(empty)] });
     for (const r of requests.slice(0, 15)) blocks.push(...row(r));
     blocks.push({ type: 'divider' });
   };
   section('Your live access', home.live, 'None. Ask with `/prod-access`.', (r) => [
-    { type: 'section', text: { type: 'mrkdwn', text: fitSection(`*${escapeMrkdwn(r.role)}* (${r.id}) until ${r.grant ? slackDate(r.grant.expiresAt) : '?'}\n${escapeMrkdwn(r.ticket)}: ${escapeMrkdwn(r.reason)}`) } },
+    { type: 'section', text: mrkdwn(fitSection(`*${escapeMrkdwn(r.role)}* (${r.id}) until ${r.grant ? slackDate(r.grant.expiresAt) : '?'}\n${escapeMrkdwn(r.ticket)}: ${escapeMrkdwn(r.reason)}`)) },
     {
       type: 'actions',
       elements: [
@@ -171,10 +171,10 @@ export function homeView(home: { live: readonly AccessRequest[]; pending: readon
     },
   ]);
   section('Your pending requests', home.pending, 'None.', (r) => [
-    { type: 'section', text: { type: 'mrkdwn', text: fitSection(`*${escapeMrkdwn(r.role)}* (${r.id}), ${formatDuration(r.duration)}: ${r.approvals.length} of ${r.approvalsRequired} approvals, decide by ${slackDate(r.decisionDeadline)}`) } },
+    { type: 'section', text: mrkdwn(fitSection(`*${escapeMrkdwn(r.role)}* (${r.id}), ${formatDuration(r.duration)}: ${r.approvals.length} of ${r.approvalsRequired} approvals, decide by ${slackDate(r.decisionDeadline)}`)) },
   ]);
   section('Waiting for your approval', home.toDecide, 'Nothing waits for you.', (r) => [
-    { type: 'section', text: { type: 'mrkdwn', text: fitSection(`*${escapeMrkdwn(r.requester)}* asks for *${escapeMrkdwn(r.role)}* for ${formatDuration(r.duration)} (${r.id})\n${escapeMrkdwn(r.ticket)}: ${escapeMrkdwn(r.reason)}`) } },
+    { type: 'section', text: mrkdwn(fitSection(`*${escapeMrkdwn(r.requester)}* asks for *${escapeMrkdwn(r.role)}* for ${formatDuration(r.duration)} (${r.id})\n${escapeMrkdwn(r.ticket)}: ${escapeMrkdwn(r.reason)}`)) },
     {
       type: 'actions',
       elements: [

@@ -1,3 +1,6 @@
+import type { MrkdwnElement } from '@slack/types';
+import type { RichText } from '../../../domain/rich-text';
+
 const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 
 // NB: Slack has no escape for `*`, `_`, `~` and `` ` ``. An invisible character beside them only
@@ -7,30 +10,75 @@ const CONTROL = /[\u0000-\u0009\u000b-\u001f\u007f-\u009f]/g;
 // <Escape> does); the audit log keeps what was typed.
 const LOOK_ALIKES: Readonly<Record<string, string>> = { '*': '\u2217', _: '\u02cd', '~': '\u223c', '`': '\u02cb' };
 
-/** A URL Slack auto-links, or an emoji code (`:rotating_light:`): kept as typed so both still work. */
-const KEPT = /(https?:\/\/[^\s<>]+|:[a-z0-9_+'-]+:)/;
+// NB: a typed URL becomes an explicit link `<url>`: it points exactly where the characters typed
+// point, shows those characters, and Slack formats nothing inside it (so `https://host/*x*` is
+// neither bold nor cut short). It stops at a space, `<`, `>` and `|` (which would start a label
+// that hides the target), and leaves trailing punctuation to the sentence, as Slack's own linker does.
+const URL = /https?:\/\/[^\s<>|]*[^\s<>|.,:;!?'")\]]/;
+// NB: an emoji code is kept as typed only where none of its `_` can start or end italics: inside a
+// word, between letters or digits (`:rotating_light:`). `:_x_:` is not an emoji Slack knows and
+// would italicise the x, so it is escaped like any other text.
+const EMOJI = /:[a-z0-9+'-]+(?:_[a-z0-9+'-]+)*:/;
+const KEPT = new RegExp(`(${URL.source}|${EMOJI.source})`);
 
 /**
  * User text inside Slack `mrkdwn`, made harmless. Slack's own escaping covers `&`, `<` and `>`:
  * with them escaped, `<!channel>`, `<!here>`, `<@U123>`, `<#C123>` and `<https://x|click>` stay
  * literal text and never become mentions or links. Formatting characters become look-alikes, so
  * they cannot turn into bold, italics, strike-through or code that changes what a reason appears
- * to say; a `>` that starts a line cannot quote. Control characters are dropped; line breaks and
- * emoji codes (`:fire:`, harmless) are kept.
+ * to say; a `>` that starts a line cannot quote. A URL becomes a link to exactly what was typed.
+ * Control characters are dropped; line breaks and emoji codes (`:fire:`, harmless) are kept.
+ * Use it in text objects made by `mrkdwn()`, whose `verbatim` stops Slack linking anything else.
  */
 export function escapeMrkdwn(text: string): string {
   return text
     .replace(CONTROL, '')
     .split(KEPT)
     .map((part, i) => {
-      const escaped = part.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+      const escaped = escapeEntities(part);
       // NB: split() with a capturing group puts the kept parts at the odd indexes.
-      return i % 2 === 1 ? escaped : escaped.replace(/[*_~`]/g, (c) => LOOK_ALIKES[c] ?? c);
+      if (i % 2 === 0) return escaped.replace(/[*_~`]/g, (c) => LOOK_ALIKES[c] ?? c);
+      return URL.test(part) ? `<${escaped}>` : escaped;
     })
     .join('')
     // NB: an escaped `>` at the start of a line still quotes (jsx-slack escapes it so too); an
     // invisible soft hyphen before it does not.
     .replace(/^&gt;/gm, '\u00ad&gt;');
+}
+
+/**
+ * A sentence as Slack mrkdwn: the bot's own words with real formatting (`code`, *bold*), and
+ * everything it did not write escaped by `escapeMrkdwn`.
+ */
+export function richMrkdwn(text: RichText): string {
+  return text
+    .map((segment) => {
+      switch (segment.kind) {
+        case 'plain':
+          return escapeEntities(segment.text.replace(CONTROL, ''));
+        case 'code':
+          // NB: nothing formats inside code but a backtick, which would end it early.
+          return `\`${escapeEntities(segment.text.replace(CONTROL, '')).replace(/`/g, LOOK_ALIKES['`'] ?? '')}\``;
+        case 'bold':
+          return `*${escapeMrkdwn(segment.text)}*`;
+        case 'verbatim':
+          return escapeMrkdwn(segment.text);
+      }
+    })
+    .join('');
+}
+
+/**
+ * A Block Kit `mrkdwn` text object for text made by `escapeMrkdwn`/`richMrkdwn`. `verbatim: true`
+ * stops Slack's automatic parsing (bare URLs, channel names, some mentions): it links only what we
+ * wrote as `<…>` (our dates and the links of typed URLs), and still formats (Slack text object docs).
+ */
+export function mrkdwn(text: string): MrkdwnElement {
+  return { type: 'mrkdwn', text, verbatim: true };
+}
+
+function escapeEntities(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 /**
@@ -48,10 +96,11 @@ export function slackDate(at: Date): string {
   return `<!date^${seconds}^{date_short_pretty} {time}|${at.toISOString().replace('T', ' ').slice(0, 16)} UTC>`;
 }
 
-/** Cuts mrkdwn that is already escaped to a section's limit (3,000) without splitting an entity. */
+/** Cuts mrkdwn that is already escaped to a section's limit (3,000) without splitting an entity or a `<…>` link. */
 export function fitSection(mrkdwn: string, max = 3000): string {
   if (mrkdwn.length <= max) return mrkdwn;
-  return `${cutBefore(mrkdwn, max - 1).replace(/&[a-z]*$/, '')}…`;
+  // NB: every raw `<` is ours (user text has `&lt;`), so an unclosed one is a link or date cut in two.
+  return `${cutBefore(mrkdwn, max - 1).replace(/&[a-z]*$/, '').replace(/<[^>]*$/, '')}…`;
 }
 
 // NB: never ends on the first half of a surrogate pair (an emoji cut in two): a lone surrogate is

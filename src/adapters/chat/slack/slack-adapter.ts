@@ -17,11 +17,12 @@ import type { Outcome } from '../../../app/outcome';
 import { dryRunRequest, requestAccess } from '../../../app/request-access';
 import type { AccessRequest } from '../../../domain/access-request';
 import type { Email } from '../../../domain/email';
-import type { RefusalCode } from '../../../domain/lifecycle/transition';
+import { refusalText, type RefusalCode } from '../../../domain/lifecycle/transition';
 import { matchesAny, requestableRoles } from '../../../domain/policy';
 import { parseExactRequestId, type RequestId } from '../../../domain/request-id';
+import { type RichText, say } from '../../../domain/rich-text';
 import { actionIds, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
-import { escapeMrkdwn, fitSection } from './mrkdwn';
+import { escapeMrkdwn, fitSection, mrkdwn } from './mrkdwn';
 import { isOurWorkspace, SlackDirectory, type SlackWorkspace } from './slack-identity';
 
 /** What `npm start` reads from the environment for Slack (see .env.example). */
@@ -45,7 +46,7 @@ export interface SlackHooks {
 }
 
 /** Tells the person who typed or clicked: ephemeral where possible, else a DM. */
-type Tell = (reply: { ok: boolean; text: string }) => Promise<void>;
+type Tell = (reply: ChatReply) => Promise<void>;
 
 /** The path Slack posts commands, interactions and events to in HTTP mode. */
 export const SLACK_EVENTS_PATH = '/slack/events';
@@ -185,7 +186,7 @@ export class SlackAdapter implements ChatPlatform {
 
   async postToSecurity(channel: string, text: string, alert: boolean): Promise<void> {
     const line = fitSection(`${alert ? ':rotating_light: ' : ''}${escapeMrkdwn(text)}`);
-    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: line, blocks: [{ type: 'section', text: { type: 'mrkdwn', text: line } }] }));
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: line, blocks: [{ type: 'section', text: mrkdwn(line) }] }));
   }
 
   async refreshPeople(who: readonly Email[]): Promise<void> {
@@ -216,18 +217,18 @@ export class SlackAdapter implements ChatPlatform {
 
     this.app.command('/prod-access', async ({ command, ack, respond, client }) => {
       await ack();
-      const answer = (reply: { ok: boolean; text: string }) => respond({ response_type: 'ephemeral', ...replyBlocks(reply) });
+      const answer = (reply: ChatReply) => respond({ response_type: 'ephemeral', ...replyBlocks(reply) });
       await this.guarded(answer, async () => {
         if (!(await this.firstDelivery(`command:${command.trigger_id}`))) return;
         const parsed = parseChatCommand(command.text ?? '');
-        if (!parsed.ok) return answer({ ok: false, text: parsed.message });
+        if (!parsed.ok) return answer({ ok: false, text: parsed.text });
         // NB: only commands that change something need a fresh profile; help, list and status may use the cache.
         const changes = parsed.command.kind !== 'help' && parsed.command.kind !== 'roles' && parsed.command.kind !== 'list' && parsed.command.kind !== 'status' && parsed.command.kind !== 'open_form';
         const actor = await this.actor(command.user_id, { teamIds: [command.team_id], enterpriseId: command.enterprise_id }, { fresh: changes });
         if (!actor.ok) return answer(actor);
         if (parsed.command.kind === 'open_form') {
           const roles = requestableRoles(this.ctx.policy.current().policy, actor.actor.email);
-          if (roles.length === 0) return answer({ ok: false, text: `No role in the policy lists ${actor.actor.email} as a requester. Ask your security team.` });
+          if (roles.length === 0) return answer({ ok: false, text: say`No role in the policy lists ${actor.actor.email} as a requester. Ask your security team.` });
           await client.views.open({ trigger_id: command.trigger_id, view: requestFormView(roles, command.channel_id) });
           return;
         }
@@ -242,23 +243,23 @@ export class SlackAdapter implements ChatPlatform {
         const actor = await this.actor(userId, team, { fresh: true });
         if (!actor.ok) return tell(actor);
         const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(userId, { fresh: true }));
-        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
-        if (!outcome.changed) return tell({ ok: true, text: `You had already approved ${id}; nothing changed.` });
+        if (!outcome.ok) return tell({ ok: false, text: refusalText(outcome.refusal) });
+        if (!outcome.changed) return tell({ ok: true, text: say`You had already approved ${id}; nothing changed.` });
         this.hooks.onChange();
         // NB: on a card the card itself shows the approval; from the App Home, say it.
-        if (!fromMessage) await tell({ ok: true, text: `Approved ${id}.` });
+        if (!fromMessage) await tell({ ok: true, text: say`Approved ${id}.` });
       });
     }
 
     this.onButton(actionIds.deny, async ({ id, tell, triggerId, client, container }) => {
       const request = await this.ctx.store.findRequest(id);
-      if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+      if (!request) return tell({ ok: false, text: say`That request no longer exists.` });
       await client.views.open({ trigger_id: triggerId, view: denyFormView(request, container) });
     });
 
     this.onButton(actionIds.extend, async ({ id, tell, triggerId, client }) => {
       const request = await this.ctx.store.findRequest(id);
-      if (!request) return tell({ ok: false, text: 'That request no longer exists.' });
+      if (!request) return tell({ ok: false, text: say`That request no longer exists.` });
       await client.views.open({ trigger_id: triggerId, view: extendFormView(request) });
     });
 
@@ -286,12 +287,12 @@ export class SlackAdapter implements ChatPlatform {
       const tell: Tell = (reply) => this.tellInChannel(channelId, body.user.id, reply);
       await this.guarded(tell, async () => {
         const outcome = await requestAccess(this.ctx, input, actor.actor.origin);
-        if (!outcome.ok) return tell({ ok: false, text: outcome.refusal.message });
+        if (!outcome.ok) return tell({ ok: false, text: refusalText(outcome.refusal) });
         this.hooks.onChange();
         const r = outcome.value;
         await tell({
           ok: true,
-          text: r.state === 'active' ? `Break-glass access to ${r.role} granted (request ${r.id}). Security has been told.` : `Request ${r.id} for ${r.role} is waiting for ${r.approvalsRequired} approval(s).`,
+          text: r.state === 'active' ? say`Break-glass access to ${r.role} granted (request ${r.id}). Security has been told.` : say`Request ${r.id} for ${r.role} is waiting for ${r.approvalsRequired} approval(s).`,
         });
       });
     });
@@ -321,7 +322,7 @@ export class SlackAdapter implements ChatPlatform {
       await ack();
       this.hooks.onChange();
       await this.guarded(this.teller(body.user.id), () =>
-        this.tellInChannel(undefined, body.user.id, { ok: true, text: `Extension ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).` }),
+        this.tellInChannel(undefined, body.user.id, { ok: true, text: say`Extension ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).` }),
       );
     });
 
@@ -357,7 +358,7 @@ export class SlackAdapter implements ChatPlatform {
       const tell = this.teller(body.user.id, respond);
       await this.guarded(tell, async () => {
         const id = requestIdOf(action);
-        if (!id) return tell({ ok: false, text: 'This button names no request.' });
+        if (!id) return tell({ ok: false, text: say`This button names no request.` });
         const click = body as ClickPayload;
         const container = click.container ?? {};
         const triggerId = click.trigger_id ?? '';
@@ -365,7 +366,7 @@ export class SlackAdapter implements ChatPlatform {
         const place = await this.placeOf(click, id);
         if (!place || !buttonPlaces[actionId].includes(place)) {
           this.log.warn({ requestId: id, actionId, place, container }, 'refused a click from a place the bot did not put this button');
-          return tell({ ok: false, text: `This button is not one the bot showed for request ${id}. Use the request's card in the approvals channel, or the prod-access Home tab.` });
+          return tell({ ok: false, text: say`This button is not one the bot showed for request ${id}. Use the request's card in the approvals channel, or the prod-access Home tab.` });
         }
         return work({
           id,
@@ -419,14 +420,14 @@ export class SlackAdapter implements ChatPlatform {
    * The person behind a payload: it must come from our workspace, and Slack's profile must show a
    * full member with a confirmed e-mail (see `admitSlackUser`). Decisions pass `fresh`.
    */
-  private async actor(userId: string, team: PayloadTeam, opts: { fresh?: boolean } = {}): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: string; message: string }> {
+  private async actor(userId: string, team: PayloadTeam, opts: { fresh?: boolean } = {}): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: RichText; message: string }> {
     if (!isOurWorkspace(this.directory.workspace, team)) {
       const message = 'prod-access serves members of its own Slack workspace only, and this came from another one. Ask from your own organisation.';
       this.log.warn({ userId, team }, 'refused a payload from another Slack workspace');
-      return { ok: false, text: message, message };
+      return { ok: false, text: say`${message}`, message };
     }
     const who = await this.directory.identify(userId, this.ctx.policy.current().policy.guests, opts);
-    if (!who.ok) return { ok: false, text: who.message, message: who.message };
+    if (!who.ok) return { ok: false, text: say`${who.message}`, message: who.message };
     return { ok: true, actor: { email: who.email, origin: { via: 'slack', platformUserId: userId, platformTeamId: who.teamId } } };
   }
 
@@ -446,18 +447,18 @@ export class SlackAdapter implements ChatPlatform {
     };
   }
 
-  private async tellInChannel(channelId: string | undefined, userId: string, reply: ChatReply | { ok: boolean; text: string }): Promise<void> {
+  private async tellInChannel(channelId: string | undefined, userId: string, reply: ChatReply): Promise<void> {
     if (channelId) await this.client.chat.postEphemeral({ channel: channelId, user: userId, ...replyBlocks(reply) });
     else await this.client.chat.postMessage({ channel: userId, ...replyBlocks(reply) });
   }
 
   /** Runs a handler's work after its ack; a failure becomes a sentence for the person, never silence. */
-  private async guarded(tell: (reply: { ok: boolean; text: string }) => Promise<unknown>, work: () => Promise<unknown>): Promise<void> {
+  private async guarded(tell: (reply: ChatReply) => Promise<unknown>, work: () => Promise<unknown>): Promise<void> {
     try {
       await this.afterAck.run(work);
     } catch (error) {
       this.log.error({ err: error }, 'Slack request failed');
-      await Promise.resolve(tell({ ok: false, text: describeFailure(error) })).catch((err: unknown) => this.log.error({ err }, 'could not tell the person about the failure'));
+      await Promise.resolve(tell({ ok: false, text: say`${describeFailure(error)}` })).catch((err: unknown) => this.log.error({ err }, 'could not tell the person about the failure'));
     }
   }
 

@@ -1,9 +1,12 @@
-import { escapeMrkdwn, fitSection, plainText, slackDate } from '../../../../src/adapters/chat/slack/mrkdwn';
+import { escapeMrkdwn, fitSection, mrkdwn, plainText, richMrkdwn, slackDate } from '../../../../src/adapters/chat/slack/mrkdwn';
+import { CHAT_USAGE } from '../../../../src/app/chat/chat-command';
+import { code, say } from '../../../../src/domain/rich-text';
 
 describe('escapeMrkdwn', () => {
-  it('turns mentions, broadcasts and links into literal text', () => {
+  it('turns mentions, broadcasts and labelled links into literal text', () => {
     expect(escapeMrkdwn('<!channel> <!here> <!everyone> <@U123> <#C123> <https://x.example|click>')).toBe(
-      '&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U123&gt; &lt;#C123&gt; &lt;https://x.example|click&gt;',
+      // NB: the URL typed inside the label syntax links only to itself, shown as typed.
+      '&lt;!channel&gt; &lt;!here&gt; &lt;!everyone&gt; &lt;@U123&gt; &lt;#C123&gt; &lt;<https://x.example>|click&gt;',
     );
   });
 
@@ -21,12 +24,45 @@ describe('escapeMrkdwn', () => {
     expect(escapeMrkdwn('> approved by the CISO\nok > fine\n>> twice')).toBe('\u00ad&gt; approved by the CISO\nok &gt; fine\n\u00ad&gt;&gt; twice');
   });
 
-  it('keeps the characters of a plain URL, so the link Slack makes of it still works', () => {
-    expect(escapeMrkdwn('see https://wiki.example/Runbook_Payouts?a=1&b=*2* for _why_')).toBe('see https://wiki.example/Runbook_Payouts?a=1&amp;b=*2* for \u02cdwhy\u02cd');
+  it('makes a typed URL an explicit link to exactly what was typed, so nothing inside it is formatted', () => {
+    expect(escapeMrkdwn('see https://wiki.example/Runbook_Payouts?a=1&b=*2* for _why_')).toBe('see <https://wiki.example/Runbook_Payouts?a=1&amp;b=*2*> for \u02cdwhy\u02cd');
+    expect(escapeMrkdwn('https://host/*x*')).toBe('<https://host/*x*>');
+  });
+
+  it('ends a typed URL before a | that would give the link a label hiding its target, and before trailing punctuation', () => {
+    expect(escapeMrkdwn('https://evil.example|ok')).toBe('<https://evil.example>|ok');
+    expect(escapeMrkdwn('(see https://wiki.example/a_b).')).toBe('(see <https://wiki.example/a_b>).');
   });
 
   it('keeps emoji codes (harmless) and line breaks, and drops control characters', () => {
     expect(escapeMrkdwn(':rotating_light: payouts at 10:30_now_\r\nstuck\u0007\u001b[31m\ttoo')).toBe(':rotating_light: payouts at 10:30\u02cdnow\u02cd\nstuck[31mtoo');
+  });
+
+  it('escapes an emoji-like code whose underscores could italicise', () => {
+    expect(escapeMrkdwn(':_x_: and :a_: and :white_check_mark:')).toBe(':\u02cdx\u02cd: and :a\u02cd: and :white_check_mark:');
+  });
+});
+
+describe('richMrkdwn', () => {
+  it('formats the bot\'s own words with real mrkdwn and escapes only what people typed', () => {
+    const text = say`There is no role ${'"*root* <!channel>"'}. Type ${code('/prod-access roles')} to see them.`;
+    expect(richMrkdwn(text)).toBe('There is no role "\u2217root\u2217 &lt;!channel&gt;". Type `/prod-access roles` to see them.');
+  });
+
+  it('shows the help with real backticks around each command, its < > escaped as Slack asks', () => {
+    const help = richMrkdwn(CHAT_USAGE);
+    expect(help).toContain('`/prod-access revoke &lt;id&gt;` give access back early');
+    expect(help).not.toMatch(/[\u2217\u02cd\u223c\u02cb]/);
+  });
+
+  it('cannot be closed early by a backtick inside code', () => {
+    expect(richMrkdwn([code('a`b')])).toBe('`a\u02cbb`');
+  });
+});
+
+describe('mrkdwn', () => {
+  it('turns off Slack\'s automatic linking of URLs, channel names and mentions', () => {
+    expect(mrkdwn('x')).toEqual({ type: 'mrkdwn', text: 'x', verbatim: true });
   });
 });
 
@@ -43,6 +79,10 @@ describe('plainText and fitSection', () => {
   it('never cuts an emoji in half', () => {
     expect(plainText('ab\u{1F525}cd', 4)).toBe('ab…');
     expect(fitSection(`ab\u{1F525}cd`, 4)).toBe('ab…');
+  });
+
+  it('never cuts a link in half', () => {
+    expect(fitSection(`${'a'.repeat(8)} <https://x.example/abc>`, 14)).toBe(`${'a'.repeat(8)} …`);
   });
 
   it('never cuts an escaped entity in half', () => {
