@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { email } from '../../src/domain/email';
 import type { RequestId } from '../../src/domain/request-id';
@@ -219,6 +220,21 @@ describe('Slack: the ways around the controls are closed', () => {
 describe('Slack: the configured workspace', () => {
   it('refuses to start when SLACK_TEAM_ID names another workspace than the bot token’s', async () => {
     await expect(startSlackBot({ env: { SLACK_TEAM_ID: 'T0OTHER' } })).rejects.toThrow('SLACK_TEAM_ID is T0OTHER, but SLACK_BOT_TOKEN belongs to workspace T0FAKE');
+  });
+});
+
+describe('Slack unreachable at start', () => {
+  it('says the network failed, not that Slack refused the token', async () => {
+    // Given a Web API address where nothing listens
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    const start = startSlackBot({ env: { SLACK_API_URL: `http://127.0.0.1:${closed}/api/` } });
+    // Then the start fails naming the network, not the token
+    await expect(start).rejects.toThrow(`Slack: cannot reach Slack at http://127.0.0.1:${closed}/api/ to check SLACK_BOT_TOKEN (network: `);
   });
 });
 

@@ -122,7 +122,7 @@ export class SlackAdapter implements ChatPlatform {
     try {
       auth = await client.auth.test();
     } catch (error) {
-      throw new Error(`Slack refused SLACK_BOT_TOKEN (auth.test: ${slackErrorText(error)})`, { cause: error });
+      throw new Error(authFailure(error, settings.apiUrl ?? 'https://slack.com/api/'), { cause: error });
     }
     if (!auth.bot_id || !auth.user_id) throw new Error('SLACK_BOT_TOKEN is not a bot token (xoxb-…): auth.test named no bot');
     return new SlackAdapter(ctx, client, settings, { botId: auth.bot_id, botUserId: auth.user_id }, workspaceOf(settings, auth), logger, hooks);
@@ -499,6 +499,28 @@ export class SlackAdapter implements ChatPlatform {
 }
 
 const PERMANENT = new Set(['channel_not_found', 'not_in_channel', 'is_archived', 'msg_too_long', 'invalid_blocks', 'message_not_found', 'cant_update_message', 'user_not_found', 'cannot_dm_bot']);
+
+/**
+ * Why `auth.test` failed, in words that point at the fix: Slack said no to the token, Slack is
+ * having trouble, or Slack could not be reached at all (network, proxy, DNS, SLACK_API_URL).
+ */
+function authFailure(error: unknown, apiUrl: string): string {
+  const code = (error as { code?: string }).code;
+  if (code === ErrorCode.PlatformError) return `Slack refused SLACK_BOT_TOKEN (auth.test: ${slackErrorText(error)})`;
+  if (code === ErrorCode.HTTPError || code === ErrorCode.RateLimitedError) {
+    return `Slack answered auth.test with an error of its own (${slackErrorText(error)}); the token was not checked. Try again shortly`;
+  }
+  // NB: the client wraps the transport's error, which may wrap the socket's errno; after its own
+  // retries only the transport's message is left ("fetch failed").
+  let cause: string | undefined;
+  for (let e = (error as { original?: unknown }).original; typeof e === 'object' && e !== null && cause === undefined; e = (e as { cause?: unknown }).cause) {
+    const errno = (e as { code?: unknown }).code;
+    if (typeof errno === 'string') cause = errno;
+    else if (!(e as { cause?: unknown }).cause) cause = String((e as { message?: unknown }).message ?? e).replace(/^(?:Type)?Error: /, '');
+  }
+  cause ??= slackErrorText(error);
+  return `cannot reach Slack at ${apiUrl} to check SLACK_BOT_TOKEN (network: ${cause}); check this host's network, proxy and DNS${apiUrl.startsWith('https://slack.com/') ? '' : ', and SLACK_API_URL'}`;
+}
 
 function slackErrorText(error: unknown): string {
   const platformError = (error as { data?: { error?: string } }).data?.error;
