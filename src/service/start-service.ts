@@ -41,7 +41,9 @@ const origin: Origin = { via: 'service' };
  */
 export async function startService(config: Config, logger: Logger, options: StartOptions): Promise<RunningService> {
   const app = await openApp(config, logger, { origin, ...options, policyFrom: 'file' });
-  const closers: (() => Promise<void>)[] = [() => app.close()];
+  // NB: this process's leases go last but one, once nothing of it can still be granting or
+  // revoking: a clean stop leaves nothing for the next start to take for a crash.
+  const closers: (() => Promise<void>)[] = [() => app.close(), async () => void (await app.ctx.store.releaseLeasesOf([app.ctx.work.instance]))];
   let engine: RevocationEngine | undefined;
   const close = async () => {
     // NB: the engine stops first, so no sweep runs against a closing database.
