@@ -54,6 +54,9 @@ export class FakeSlack {
   readonly responses: { key: string; body: Record<string, unknown> }[] = [];
   private readonly users = new Map<string, FakeSlackUser>();
   private readonly usergroups = new Map<string, string[]>();
+  private readonly channels = new Map<string, { name: string; isMember: boolean; isArchived?: boolean }>();
+  /** The bot token's scopes, as the `x-oauth-scopes` header names them (default: all the manifest asks for). */
+  scopes: string[] = ['commands', 'chat:write', 'users:read', 'users:read.email', 'usergroups:read', 'channels:read', 'groups:read'];
   private readonly failures = new Map<string, Failure[]>();
   private readonly waiters: (() => void)[] = [];
   private readonly sockets = new Set<WebSocket>();
@@ -97,6 +100,11 @@ export class FakeSlack {
   /** Sets the members (user ids) of a user group, as `usergroups.users.list` answers. */
   setUsergroup(id: string, members: readonly string[]): void {
     this.usergroups.set(id, [...members]);
+  }
+
+  /** A channel for `conversations.info`: its name and whether the bot is in it. */
+  addChannel(id: string, channel: { name: string; isMember: boolean; isArchived?: boolean }): void {
+    this.channels.set(id, channel);
   }
 
   failNext(method: string, failure: Failure): void {
@@ -204,7 +212,8 @@ export class FakeSlack {
       res.writeHead(failure.status ?? 200, headers).end(JSON.stringify({ ok: false, error: failure.error ?? 'fatal_error' }));
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(this.answer(method, args)));
+    // NB: Slack names the token's scopes in a header on every answer; the client reads them into response_metadata.scopes.
+    res.writeHead(200, { 'content-type': 'application/json', 'x-oauth-scopes': this.scopes.join(',') }).end(JSON.stringify(this.answer(method, args)));
   }
 
   private answer(method: string, args: Record<string, unknown>): Record<string, unknown> {
@@ -221,6 +230,11 @@ export class FakeSlack {
       case 'users.lookupByEmail': {
         const user = [...this.users.values()].find((u) => u.email?.toLowerCase() === String(args.email).toLowerCase());
         return user ? { ok: true, user: slackUser(user) } : { ok: false, error: 'users_not_found' };
+      }
+      case 'conversations.info': {
+        const channel = this.channels.get(String(args.channel));
+        if (!channel) return { ok: false, error: 'channel_not_found' };
+        return { ok: true, channel: { id: args.channel, name: channel.name, is_member: channel.isMember, is_archived: channel.isArchived ?? false } };
       }
       case 'usergroups.users.list': {
         const members = this.usergroups.get(String(args.usergroup));

@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse } from 'yaml';
+import { REQUIRED_SCOPES } from '../../src/adapters/chat/slack/slack-doctor';
 
 interface Manifest {
   features: { app_home: { home_tab_enabled: boolean; messages_tab_enabled: boolean }; slash_commands: { command: string; should_escape: boolean }[] };
@@ -19,7 +20,8 @@ describe('manifests/slack.yaml', () => {
     expect(manifest.settings.socket_mode_enabled).toBe(true);
   });
 
-  it('asks for the least scopes: exactly the five the bot calls need', () => {
-    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual(['chat:write', 'commands', 'usergroups:read', 'users:read', 'users:read.email']);
+  it('asks for the least scopes: exactly those the bot and prod-access doctor call for', () => {
+    expect([...manifest.oauth_config.scopes.bot].sort()).toEqual([...REQUIRED_SCOPES].sort());
+    expect([...REQUIRED_SCOPES].sort()).toEqual(['channels:read', 'chat:write', 'commands', 'groups:read', 'usergroups:read', 'users:read', 'users:read.email']);
   });
 });

@@ -1,4 +1,4 @@
-import type { WebClient } from '@slack/web-api';
+import type { UsersInfoResponse, WebClient } from '@slack/web-api';
 import { parseEmail, type Email } from '../../../domain/email';
 import type { Clock } from '../../../ports/clock';
 
@@ -153,20 +153,7 @@ export class SlackDirectory {
   private async lookUp(userId: string): Promise<SlackProfile | undefined> {
     try {
       const { user } = await this.client.users.info({ user: userId });
-      if (!user) return undefined;
-      return {
-        id: user.id ?? userId,
-        ...(user.team_id ? { teamId: user.team_id } : {}),
-        ...(user.enterprise_user?.enterprise_id ? { enterpriseId: user.enterprise_user.enterprise_id } : {}),
-        deleted: user.deleted === true,
-        isBot: user.is_bot === true,
-        isAppUser: user.is_app_user === true,
-        isGuest: user.is_restricted === true || user.is_ultra_restricted === true,
-        isStranger: user.is_stranger === true,
-        // NB: only an explicit true counts: a field Slack leaves out is not a confirmation.
-        emailConfirmed: user.is_email_confirmed === true,
-        ...(user.profile?.email ? { email: user.profile.email } : {}),
-      };
+      return user ? profileOf(user, userId) : undefined;
     } catch (error) {
       if (isPlatformError(error, 'user_not_found')) return undefined;
       throw error;
@@ -178,6 +165,23 @@ export class SlackDirectory {
     if (map.size >= MAX_ENTRIES) map.delete(map.keys().next().value as string);
     map.set(key, value);
   }
+}
+
+/** The facts admission depends on, from a `users.info` or `users.lookupByEmail` user object. */
+export function profileOf(user: NonNullable<UsersInfoResponse['user']>, fallbackId = ''): SlackProfile {
+  return {
+    id: user.id ?? fallbackId,
+    ...(user.team_id ? { teamId: user.team_id } : {}),
+    ...(user.enterprise_user?.enterprise_id ? { enterpriseId: user.enterprise_user.enterprise_id } : {}),
+    deleted: user.deleted === true,
+    isBot: user.is_bot === true,
+    isAppUser: user.is_app_user === true,
+    isGuest: user.is_restricted === true || user.is_ultra_restricted === true,
+    isStranger: user.is_stranger === true,
+    // NB: only an explicit true counts: a field Slack leaves out is not a confirmation.
+    emailConfirmed: user.is_email_confirmed === true,
+    ...(user.profile?.email ? { email: user.profile.email } : {}),
+  };
 }
 
 export function isPlatformError(error: unknown, code: string): boolean {
