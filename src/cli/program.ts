@@ -9,7 +9,7 @@ import { describeFailure, describeRevocationFailure, ProviderError, StoreError }
 import { exportAuditLog } from '../app/export-audit-log';
 import { extendAccess } from '../app/extend-access';
 import { listLiveGrants, showRequest } from '../app/list-requests';
-import type { Origin } from '../app/origin';
+import type { CliOperator, Origin } from '../app/origin';
 import type { Outcome } from '../app/outcome';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
@@ -40,8 +40,12 @@ export interface CliEnv {
   readonly io: CliIo;
   /** The app's use-case context (database, policy, providers), opened on first use. */
   app(): Promise<{ readonly ctx: AppContext }>;
-  /** The operating-system user running the command, recorded on every event it causes. */
-  readonly osUser: string;
+  /**
+   * The operating-system user running the command, as the entry point established it (the process's
+   * own user, or the owner of the client's socket), never as a client claims it. Recorded on every
+   * event the command causes; the policy decides what it may decide.
+   */
+  readonly operator: CliOperator;
   /** Provider kinds for `policy validate` when no app is open. */
   readonly knownProviders: readonly string[];
 }
@@ -86,7 +90,8 @@ const asOption = () => new Option('--as <email>', 'who you are acting as (record
  */
 export async function runCli(argv: readonly string[], env: CliEnv): Promise<number> {
   const { io } = env;
-  const origin: Origin = { via: 'cli', osUser: env.osUser };
+  const { osUser, osUserFrom, osGroups } = env.operator;
+  const origin: Origin = { via: 'cli', osUser, osUserFrom, osGroups };
   const program = buildProgram(env, origin);
   try {
     await program.parseAsync([...argv], { from: 'user' });

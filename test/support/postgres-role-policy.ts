@@ -17,6 +17,7 @@ export function postgresRolePolicy(role: string, daveLogin: string): string {
     approvals: 1
     maxDuration: 4h
     ticket: { pattern: "^OPS-[0-9]+$" }
+    cli: { operators: [tester], sameOperatorMayActTwice: true }
 
 identities:
   dave@example.com: { postgres: ${daveLogin} }
