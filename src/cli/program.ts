@@ -82,7 +82,7 @@ const asHead = (value: string) => {
   return head;
 };
 
-const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log)').argParser(asEmail).makeOptionMandatory();
+const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log, next to your OS user)').argParser(asEmail).makeOptionMandatory();
 
 /**
  * Runs one CLI invocation and returns its exit code. Never calls `process.exit`, so the service
@@ -230,7 +230,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .argument('<ticket>', 'ticket id, like OPS-123')
     .argument('<reason...>', 'why you need access')
     .addOption(asOption())
-    .option('--break-glass', 'emergency access granted at once and reviewed after the fact (where the policy allows it)')
+    .option('--break-glass', 'emergency access granted at once and reviewed after the fact (where the policy allows it, and allows CLI decisions by your OS user)')
     .action(async (role: string, duration: string, ticket: string, reason: string[], opts: { as: Email; breakGlass?: boolean }) => {
       const { ctx } = await env.app();
       const input = { requester: opts.as, role, duration, ticket, reason: reason.join(' '), breakGlass: opts.breakGlass === true };
@@ -241,7 +241,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('approve')
-    .description('approve a request (you must be one of its approvers, never its requester)')
+    .description('approve a request (you must be one of its approvers, never its requester; the role must allow CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {
@@ -259,7 +259,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('deny')
-    .description('deny a pending request, with a reason for the requester')
+    .description('deny a pending request, with a reason for the requester (the role must allow CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .requiredOption('--reason <text>', 'why (shown to the requester)')
     .addOption(asOption())
@@ -294,7 +294,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('revoke')
-    .description('give access back early (the requester, an approver of the role, or an admin)')
+    .description('give access back early (the requester; or an approver of the role or an admin, where the role allows CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {

@@ -71,6 +71,18 @@ describe('prod-access CLI', () => {
     expect((await h.ctx.store.findRequest(id as never))?.approvals).toEqual([]);
   });
 
+  it('refuses an approval from the OS user who opened the request, where the role does not allow it', async () => {
+    // Given sandbox-admin allows CLI decisions by OS user tester, once per request
+    h.setPolicy(examplePolicyText.replace('cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }', 'cli: { operators: [tester] }'));
+    const id = await openRequest();
+    // When tester approves dave's request, claiming to be alice
+    const r = await cli(h, 'approve', id, '--as', 'alice@example.com');
+    // Then
+    expect(r.code).toBe(EXIT_REFUSED);
+    expect(r.err).toContain('refused (same_operator): OS user tester opened request');
+    expect((await h.ctx.store.findRequest(id as never))?.approvals).toEqual([]);
+  });
+
   it('shows which approvals came from the CLI, and from which OS user', async () => {
     // Given
     const id = await openRequest();
