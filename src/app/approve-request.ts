@@ -7,7 +7,7 @@ import type { AppContext } from './app-context';
 import { commitTransition, notFound } from './commit-transition';
 import { grantAccess } from './grant-access';
 import type { Origin } from './origin';
-import { stamp } from './origin';
+import { actingVia, stamp } from './origin';
 import type { Outcome } from './outcome';
 
 /**
@@ -28,7 +28,7 @@ export async function approveRequest(
     const request = await tx.lockRequest(id);
     if (!request) return notFound(id);
     const now = ctx.clock.now();
-    const transition = approve(request, by, loaded.policy, now, platformGroups);
+    const transition = approve(request, by, loaded.policy, now, platformGroups, actingVia(origin));
     if (!transition.ok || transition.request.kind !== 'extension' || transition.request.state !== 'approved' || transition.events.length === 0) {
       const committed = await commitTransition(tx, transition, origin, loaded.sha256, now);
       // NB: the lease commits with the approval, so the scheduler leaves the first grant attempt to

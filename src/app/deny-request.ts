@@ -5,7 +5,7 @@ import type { RequestId } from '../domain/request-id';
 import { cleanText } from '../domain/text';
 import type { AppContext } from './app-context';
 import { commitTransition, notFound } from './commit-transition';
-import type { Origin } from './origin';
+import { actingVia, type Origin } from './origin';
 import type { Outcome } from './outcome';
 
 const MAX_DENIAL_REASON = 500;
@@ -29,6 +29,6 @@ export async function denyRequest(
     const request = await tx.lockRequest(id);
     if (!request) return notFound(id);
     const now = ctx.clock.now();
-    return commitTransition(tx, deny(request, by, reason, loaded.policy, now, platformGroups), origin, loaded.sha256, now);
+    return commitTransition(tx, deny(request, by, reason, loaded.policy, now, platformGroups, actingVia(origin)), origin, loaded.sha256, now);
   });
 }

@@ -5,7 +5,7 @@ import type { AppContext } from './app-context';
 import { notFound } from './commit-transition';
 import { StoreError } from './errors';
 import type { Origin } from './origin';
-import { stamp } from './origin';
+import { actingVia, stamp } from './origin';
 import type { Outcome } from './outcome';
 
 /** Asks for more time on live access: a new request of kind `extension`, approved like any other. */
@@ -20,7 +20,7 @@ export async function extendAccess(ctx: AppContext, parentId: RequestId, input: 
         const pending = await tx.listRequests({ requester: parent.requester, states: ['pending'], role: parent.role });
         const pendingExtension = pending.find((r) => r.kind === 'extension' && r.parentId === parent.id)?.id;
         const now = ctx.clock.now();
-        const transition = openExtension(parent, input, pendingExtension, ctx.ids.newRequestId(), loaded, now);
+        const transition = openExtension(parent, input, pendingExtension, ctx.ids.newRequestId(), loaded, now, actingVia(origin));
         if (!transition.ok) return transition;
         await tx.insertRequest(transition.request);
         await tx.appendAudit(stamp(transition.events, origin, loaded.sha256), now);

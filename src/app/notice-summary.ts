@@ -1,4 +1,5 @@
 import type { Notice } from '../ports/notifier';
+import { viaCliNote } from './origin';
 
 /** Who hears about an event: the requester, security, or both (chat notifiers route on this). */
 export interface NoticeSummary {
@@ -22,6 +23,13 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
   const role = str(d.role);
   const id = event.requestId ?? '';
   const ticket = d.ticket ? `, ticket ${str(d.ticket)}` : '';
+  // NB: a decision typed in a terminal says so, with the OS user who typed it: there the e-mail is only a claim.
+  const origin = (d.origin ?? {}) as { via?: unknown; osUser?: unknown };
+  const actorVia = origin.via === 'cli' ? viaCliNote(str(origin.osUser)) : '';
+  const approvals = notice.request?.approvals ?? [];
+  const ended = notice.request;
+  const revokedBy = d.cause === 'revoked_early' && ended?.endedBy && ended.endedBy !== ended.requester ? ` by ${ended.endedBy}${viaCliNote(ended.endedByOsUser)}` : '';
+  const approvedBy = approvals.length > 0 ? `; approved by ${approvals.map((a) => `${a.approver}${viaCliNote(a.osUser)}`).join(', ')}` : '';
   const line = (text: string, flags: Partial<Omit<NoticeSummary, 'text'>> = {}): NoticeSummary => ({
     text,
     alert: flags.alert ?? false,
@@ -29,17 +37,17 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
   });
   switch (event.action) {
     case 'request_opened':
-      return line(`${who} asked for ${d.breakGlass ? 'break-glass ' : ''}${role} for ${str(d.duration)} (request ${id}${ticket}): ${str(d.reason)}`);
+      return line(`${who}${actorVia} asked for ${d.breakGlass ? 'break-glass ' : ''}${role} for ${str(d.duration)} (request ${id}${ticket}): ${str(d.reason)}`);
     case 'request_approved':
       return line(`${id}: ${role} for ${who} approved`);
     case 'request_denied':
-      return line(`${event.actor} denied ${role} for ${who} (request ${id}): ${str(d.denialReason)}`, { tellRequester: true });
+      return line(`${event.actor}${actorVia} denied ${role} for ${who} (request ${id}): ${str(d.denialReason)}`, { tellRequester: true });
     case 'request_cancelled':
       return line(`${who} cancelled request ${id} for ${role}`);
     case 'request_timed_out':
       return line(`Request ${id} for ${role} by ${who} timed out without a decision`, { tellRequester: true });
     case 'access_granted':
-      return line(`${who} was granted ${d.breakGlass ? 'break-glass ' : ''}${role} until ${str(d.expiresAt)} (request ${id}${ticket})`, { tellRequester: true });
+      return line(`${who} was granted ${d.breakGlass ? 'break-glass ' : ''}${role} until ${str(d.expiresAt)} (request ${id}${ticket})${d.breakGlass ? '' : approvedBy}`, { tellRequester: true });
     case 'grant_failed':
       return line(`Granting ${role} to ${who} failed (request ${id}): ${str(d.error)}`, { tellRequester: true });
     case 'grant_extended':
@@ -52,7 +60,7 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       return line(`${role} for ${who} expires at ${str(d.expiresAt)} (request ${id})`, { tellRequester: true });
     case 'access_revoked':
       return line(
-        `${role} revoked from ${who} (request ${id}, ${str(d.cause).replace('_', ' ')})${d.accessRemoved === false && d.note ? `; ${str(d.note)}` : ''}`,
+        `${role} revoked from ${who}${revokedBy} (request ${id}, ${str(d.cause).replace('_', ' ')})${d.accessRemoved === false && d.note ? `; ${str(d.note)}` : ''}`,
         { tellRequester: true },
       );
     case 'revocation_failed':
@@ -60,7 +68,7 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
     case 'alert_raised':
       return line(str(d.message), { alert: true });
     case 'break_glass_reviewed':
-      return line(`Break-glass ${id} (${role} for ${who}) reviewed by ${event.actor}`);
+      return line(`Break-glass ${id} (${role} for ${who}) reviewed by ${approvals.length > 0 ? approvedBy.slice('; approved by '.length) : event.actor}`);
     case 'approval_recorded':
     case 'revocation_started':
     case 'policy_activated':

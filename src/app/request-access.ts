@@ -6,7 +6,7 @@ import type { AppContext } from './app-context';
 import { StoreError } from './errors';
 import { grantAccess } from './grant-access';
 import type { Origin } from './origin';
-import { stamp } from './origin';
+import { actingVia, stamp } from './origin';
 import type { Outcome } from './outcome';
 
 const ID_ATTEMPTS = 5;
@@ -30,7 +30,7 @@ export async function requestAccess(ctx: AppContext, input: RequestInput, origin
   const loaded = ctx.policy.current();
   for (let attempt = 1; ; attempt++) {
     const now = ctx.clock.now();
-    const transition = openRequest(input, ctx.ids.newRequestId(), loaded, now);
+    const transition = openRequest(input, ctx.ids.newRequestId(), loaded, now, actingVia(origin));
     if (!transition.ok) return transition;
     try {
       await ctx.store.transaction(async (tx) => {

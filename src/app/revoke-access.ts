@@ -10,7 +10,7 @@ import type { AppContext } from './app-context';
 import { commitTransitions, notFound } from './commit-transition';
 import { grantSpecOf, providerFor } from './grant-access';
 import type { Origin } from './origin';
-import { stamp } from './origin';
+import { actingVia, stamp } from './origin';
 import type { Outcome } from './outcome';
 
 /**
@@ -58,7 +58,7 @@ export async function startRevocations(
   const now = ctx.clock.now();
   const transitions = ids.map((id) => {
     const request = locked.get(id);
-    return request ? beginRevocation(request, cause, by, loaded.policy, now) : notFound(id);
+    return request ? beginRevocation(request, cause, by, loaded.policy, now, actingVia(origin)) : notFound(id);
   });
   return commitTransitions(tx, transitions, origin, loaded.sha256, now);
 }

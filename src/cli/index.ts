@@ -1,6 +1,6 @@
-import os from 'node:os';
 import pino from 'pino';
 import { providerKinds } from '../adapters/iam/provider-kinds';
+import { processOperator } from '../adapters/os/cli-operator';
 import { StoreError } from '../app/errors';
 import { loadConfig } from '../config/env';
 import { loadEnvFile } from '../config/env-file';
@@ -18,14 +18,6 @@ class ServiceHoldsDatabase extends Error {
 }
 
 const KNOWN_PROVIDERS: readonly string[] = providerKinds;
-
-function osUserName(): string {
-  try {
-    return os.userInfo().username;
-  } catch {
-    return process.env.USER ?? 'unknown';
-  }
-}
 
 const io: CliIo = {
   out: (text) =>
@@ -50,12 +42,13 @@ async function main(argv: string[]): Promise<number> {
     return EXIT_USAGE;
   }
   const config = loaded.config;
-  const osUser = osUserName();
+  // NB: run on its own, the CLI can vouch only for the OS user it runs as; `--as` stays a claim.
+  const operator = await processOperator();
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', pino.destination(2));
   let opened: OpenedApp | undefined;
   const env: CliEnv = {
     io,
-    osUser,
+    operator,
     knownProviders: KNOWN_PROVIDERS,
     app: async () => {
       if (opened) return opened;
@@ -66,7 +59,7 @@ async function main(argv: string[]): Promise<number> {
         if (service) throw new ServiceHoldsDatabase(service);
       }
       try {
-        opened = await openApp(config, logger, { origin: { via: 'cli', osUser }, env: process.env, policyFrom: 'in-force' });
+        opened = await openApp(config, logger, { origin: { via: 'cli', osUser: operator.osUser, osUserFrom: operator.osUserFrom }, env: process.env, policyFrom: 'in-force' });
       } catch (error) {
         const service = error instanceof StoreError && error.code === 'locked' ? await waitForService(config.dataDir) : undefined;
         if (service) throw new ServiceHoldsDatabase(service);
@@ -80,7 +73,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ServiceHoldsDatabase) {
       try {
-        return await runThroughService(error.service, argv, osUser, io);
+        return await runThroughService(error.service, argv, io);
       } catch (remoteError) {
         io.err(`prod-access: ${(remoteError as Error).message}\n`);
         return EXIT_FAILED;

@@ -9,7 +9,7 @@ import { describeFailure, describeRevocationFailure, ProviderError, StoreError }
 import { exportAuditLog } from '../app/export-audit-log';
 import { extendAccess } from '../app/extend-access';
 import { listLiveGrants, showRequest } from '../app/list-requests';
-import type { Origin } from '../app/origin';
+import type { CliOperator, Origin } from '../app/origin';
 import type { Outcome } from '../app/outcome';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
@@ -40,8 +40,12 @@ export interface CliEnv {
   readonly io: CliIo;
   /** The app's use-case context (database, policy, providers), opened on first use. */
   app(): Promise<{ readonly ctx: AppContext }>;
-  /** The operating-system user running the command, recorded on every event it causes. */
-  readonly osUser: string;
+  /**
+   * The operating-system user running the command, as the entry point established it (the process's
+   * own user, or the owner of the client's socket), never as a client claims it. Recorded on every
+   * event the command causes; the policy decides what it may decide.
+   */
+  readonly operator: CliOperator;
   /** Provider kinds for `policy validate` when no app is open. */
   readonly knownProviders: readonly string[];
 }
@@ -78,7 +82,7 @@ const asHead = (value: string) => {
   return head;
 };
 
-const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log)').argParser(asEmail).makeOptionMandatory();
+const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log, next to your OS user)').argParser(asEmail).makeOptionMandatory();
 
 /**
  * Runs one CLI invocation and returns its exit code. Never calls `process.exit`, so the service
@@ -86,7 +90,8 @@ const asOption = () => new Option('--as <email>', 'who you are acting as (record
  */
 export async function runCli(argv: readonly string[], env: CliEnv): Promise<number> {
   const { io } = env;
-  const origin: Origin = { via: 'cli', osUser: env.osUser };
+  const { osUser, osUserFrom, osGroups } = env.operator;
+  const origin: Origin = { via: 'cli', osUser, osUserFrom, osGroups };
   const program = buildProgram(env, origin);
   try {
     await program.parseAsync([...argv], { from: 'user' });
@@ -225,7 +230,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .argument('<ticket>', 'ticket id, like OPS-123')
     .argument('<reason...>', 'why you need access')
     .addOption(asOption())
-    .option('--break-glass', 'emergency access granted at once and reviewed after the fact (where the policy allows it)')
+    .option('--break-glass', 'emergency access granted at once and reviewed after the fact (where the policy allows it, and allows CLI decisions by your OS user)')
     .action(async (role: string, duration: string, ticket: string, reason: string[], opts: { as: Email; breakGlass?: boolean }) => {
       const { ctx } = await env.app();
       const input = { requester: opts.as, role, duration, ticket, reason: reason.join(' '), breakGlass: opts.breakGlass === true };
@@ -236,7 +241,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('approve')
-    .description('approve a request (you must be one of its approvers, never its requester)')
+    .description('approve a request (you must be one of its approvers, never its requester; the role must allow CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {
@@ -254,7 +259,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('deny')
-    .description('deny a pending request, with a reason for the requester')
+    .description('deny a pending request, with a reason for the requester (the role must allow CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .requiredOption('--reason <text>', 'why (shown to the requester)')
     .addOption(asOption())
@@ -289,7 +294,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
 
   program
     .command('revoke')
-    .description('give access back early (the requester, an approver of the role, or an admin)')
+    .description('give access back early (the requester; or an approver of the role or an admin, where the role allows CLI decisions by your OS user)')
     .argument('<id>', 'request id', asRequestId)
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {

@@ -20,10 +20,13 @@ export async function findService(dataDir: string): Promise<AdminFile | undefine
   return { pid: info.pid, port: info.port, token: info.token };
 }
 
-/** Runs the command inside the service and relays its output; resolves to the exit code. */
-export function runThroughService(service: AdminFile, argv: readonly string[], osUser: string, io: CliIo): Promise<number> {
+/**
+ * Runs the command inside the service and relays its output; resolves to the exit code. NB: the
+ * OS user is not sent: the service reads it from the connection, so no client can choose it.
+ */
+export function runThroughService(service: AdminFile, argv: readonly string[], io: CliIo): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ argv, osUser });
+    const body = JSON.stringify({ argv });
     const req = http.request(
       {
         host: '127.0.0.1',

@@ -31,12 +31,16 @@ export interface Resource {
 export interface Approval {
   readonly approver: Email;
   readonly at: Date;
+  /** The OS user who typed it, when it came from the CLI (where the approver's address is only a claim). */
+  readonly osUser?: string;
 }
 
 export interface Denial {
   readonly by: Email;
   readonly at: Date;
   readonly reason: string;
+  /** The OS user who typed it, when it came from the CLI. */
+  readonly osUser?: string;
 }
 
 /** The time window of access actually granted; the clock starts when the provider confirms. */
@@ -73,6 +77,10 @@ export interface AccessRequest {
   readonly endCause?: EndCause;
   /** Who revoked early, or who cancelled. */
   readonly endedBy?: Email;
+  /** The OS user who revoked or cancelled it, when that came from the CLI. */
+  readonly endedByOsUser?: string;
+  /** The OS user who opened it, when it was opened from the CLI (absent: from chat). */
+  readonly osUser?: string;
   /** SHA-256 of the policy text in force when the request was opened. */
   readonly policySha: string;
   /** Optimistic concurrency: incremented by the store on every save. */

@@ -44,6 +44,30 @@ const principalRef = z.string().transform((text, ctx): PrincipalRef => {
   return z.NEVER;
 });
 
+/** The one way to let every OS user on the host decide from the CLI: loud on purpose. */
+export const ANY_OS_USER = '*any-os-user*';
+
+// NB: POSIX portable user and group names (letters, digits, dot, underscore, dash; not starting with
+// a dash), plus the trailing $ of machine accounts. Never "*": it would be easy to write by mistake.
+const OS_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\$?$/;
+
+/** A CLI operator: an OS user name, `group:<os group>`, or every OS user (`*any-os-user*`). */
+const operatorRef = z.string().transform((text, ctx): CliOperatorRef => {
+  const trimmed = text.trim();
+  if (trimmed === ANY_OS_USER) return { anyOsUser: true };
+  if (trimmed === '*') {
+    ctx.addIssue({
+      code: 'custom',
+      message: `"*" is not allowed: name OS users or group:<os group>; to let every OS user on the host decide (a sandbox, never production) write "${ANY_OS_USER}"`,
+    });
+    return z.NEVER;
+  }
+  if (trimmed.startsWith('group:') && OS_NAME.test(trimmed.slice('group:'.length))) return { group: trimmed.slice('group:'.length) };
+  if (!trimmed.startsWith('group:') && OS_NAME.test(trimmed)) return { user: trimmed };
+  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not an OS user name, group:<os group> or "${ANY_OS_USER}"` });
+  return z.NEVER;
+});
+
 const channelIds = z.strictObject({ slack: z.string().min(1).optional(), teams: z.string().min(1).optional() });
 
 const timezone = z.string().refine(
@@ -84,6 +108,16 @@ const roleSchema = z.strictObject({
     .prefault({ allowed: false }),
   /** Where this role's approval cards go, instead of the policy-wide approvals channel. */
   channels: z.strictObject({ approvals: channelIds }).optional(),
+  /**
+   * Decisions from the CLI (approve, deny, revoke for someone else, break-glass): off unless this
+   * names the OS users or groups allowed, since `--as` on the CLI is only a claim.
+   */
+  cli: z
+    .strictObject({
+      operators: z.array(operatorRef).min(1, 'name at least one OS user or group:<os group>, or leave cli out to keep CLI decisions off'),
+      sameOperatorMayActTwice: z.boolean().default(false),
+    })
+    .optional(),
 });
 
 const policySchema = z.strictObject({
@@ -115,6 +149,11 @@ const policySchema = z.strictObject({
   roles: z.record(z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, dot, dash and underscore'), roleSchema),
 });
 
+export type CliOperatorRef =
+  | { readonly user: string; readonly group?: undefined; readonly anyOsUser?: undefined }
+  | { readonly group: string; readonly user?: undefined; readonly anyOsUser?: undefined }
+  | { readonly anyOsUser: true; readonly user?: undefined; readonly group?: undefined };
+
 export type PrincipalRef = { readonly group: string; readonly email?: undefined } | { readonly email: Email; readonly group?: undefined };
 
 type ParsedPolicy = z.infer<typeof policySchema>;
@@ -134,6 +173,11 @@ export interface RolePolicy {
   readonly reason: { readonly minLength: number };
   readonly breakGlass: { readonly allowed: boolean; readonly reviewWithin: Minutes };
   readonly channels?: { readonly approvals: { readonly slack?: string; readonly teams?: string } };
+  /**
+   * Absent: no decisions from the CLI. Otherwise the OS users and groups who may decide from it, and
+   * whether one OS user may supply the request and an approval, or two approvals, of one request.
+   */
+  readonly cli?: { readonly operators: readonly CliOperatorRef[]; readonly sameOperatorMayActTwice: boolean };
 }
 
 export interface Group {

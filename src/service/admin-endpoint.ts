@@ -4,6 +4,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
 import type { Logger } from 'pino';
+import { loopbackOperator } from '../adapters/os/cli-operator';
 import { runCli, type CliEnv } from '../cli/program';
 import type { OpenedApp } from './open-app';
 
@@ -24,6 +25,8 @@ const MAX_BODY = 64 * 1024;
  * A loopback-only endpoint through which the CLI runs its commands inside the service while the
  * service holds the embedded database (PGlite is single-process). The caller proves it may read
  * the service's files by presenting the token from `admin.json`, which only the owner can read.
+ * The OS user recorded for the command is the owner of the client's socket (Linux), or else the
+ * service's own user; never what the client sends.
  * Output streams back as JSON lines: `{"out":…}`, `{"err":…}`, and finally `{"exit":code}`.
  */
 export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownProviders: readonly string[], logger: Logger): Promise<{ close(): Promise<void> }> {
@@ -41,16 +44,31 @@ export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownP
       else chunks.push(chunk);
     });
     req.on('end', () => {
-      let body: { argv?: unknown; osUser?: unknown };
+      // NB: any `osUser` in the body is ignored: the OS user comes from the connection itself.
+      let body: { argv?: unknown };
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
       } catch {
         return void res.writeHead(400).end();
       }
       const argv = body.argv;
-      if (!Array.isArray(argv) || !argv.every((a): a is string => typeof a === 'string') || typeof body.osUser !== 'string') {
+      if (!Array.isArray(argv) || !argv.every((a): a is string => typeof a === 'string')) {
         return void res.writeHead(400).end();
       }
+      runFor(argv).catch((err: unknown) => {
+        logger.error({ err }, 'cli command could not be run inside the service');
+        if (!res.headersSent) res.writeHead(500);
+        res.end();
+      });
+    });
+    const runFor = async (argv: string[]): Promise<void> => {
+      // NB: while the client waits for the answer, its end of the connection is in the kernel's
+      // socket table under the uid that opened it: that is who runs this command.
+      const { remoteAddress, remotePort, localAddress, localPort } = req.socket;
+      const operator = await loopbackOperator(
+        { address: remoteAddress ?? '', port: remotePort ?? 0 },
+        { address: localAddress ?? '', port: localPort ?? 0 },
+      );
       res.writeHead(200, { 'content-type': 'application/x-ndjson' });
       const send = (frame: object) =>
         new Promise<void>((resolve) => {
@@ -60,10 +78,10 @@ export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownP
       const env: CliEnv = {
         io: { out: (text) => send({ out: text }), err: (text) => void send({ err: text }) },
         app: async () => app,
-        osUser: body.osUser.slice(0, 64),
+        operator,
         knownProviders,
       };
-      logger.info({ command: argv.slice(0, 2), osUser: env.osUser }, 'cli command run through the service');
+      logger.info({ command: argv.slice(0, 2), osUser: operator.osUser, osUserFrom: operator.osUserFrom }, 'cli command run through the service');
       runCli(argv, env)
         .then((code) => send({ exit: code }))
         .catch((err: unknown) => {
@@ -71,7 +89,7 @@ export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownP
           return send({ err: `${err instanceof Error ? err.message : String(err)}\n` }).then(() => send({ exit: 3 }));
         })
         .finally(() => res.end());
-    });
+    };
   });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);

@@ -5,7 +5,7 @@ import { dispatchNotices } from '../../src/app/dispatch-notices';
 import { NotificationError } from '../../src/app/errors';
 import { requestAccess } from '../../src/app/request-access';
 import type { Notice, Notifier } from '../../src/ports/notifier';
-import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { chatOrigin, cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
 import { alice, dave, value } from '../support/revocation-fixtures';
 import { storeBackends } from '../support/test-database';
 
@@ -48,7 +48,7 @@ describe.each(storeBackends)('dispatchNotices on $name', ({ open }) => {
 
     // When a request is opened and approved
     const id = await openReadonly();
-    value(await approveRequest(h.ctx, id, alice, cliOrigin));
+    value(await approveRequest(h.ctx, id, alice, chatOrigin));
     const batch = await dispatchNotices(h.ctx, notifier, 'replica-a', 100);
 
     // Then exactly those events arrive, in order, each carrying the request in its current state
@@ -63,7 +63,7 @@ describe.each(storeBackends)('dispatchNotices on $name', ({ open }) => {
     const notifier = new RecordingNotifier('chat');
     await dispatchNotices(h.ctx, notifier, 'replica-a', 100);
     const id = await openReadonly();
-    value(await approveRequest(h.ctx, id, alice, cliOrigin));
+    value(await approveRequest(h.ctx, id, alice, chatOrigin));
     notifier.failures = [new NotificationError('unavailable', 'chat', 'ratelimited'), new NotificationError('unavailable', 'chat', 'ratelimited')];
 
     // When delivery is tried: blocked at the first event, nothing delivered

@@ -12,7 +12,7 @@ import { revokeDueGrants, type RevocationWorker } from '../../src/app/revoke-due
 import { verifyAuditLog } from '../../src/app/verify-audit-log';
 import { email } from '../../src/domain/email';
 import type { RequestId } from '../../src/domain/request-id';
-import { cliOrigin, createHarness, examplePolicyText, queryRows, type Harness } from '../support/app-harness';
+import { chatOrigin, cliOrigin, createHarness, examplePolicyText, queryRows, type Harness } from '../support/app-harness';
 import { actionsFor, activeGrant, alice, dave, flakyRole, value } from '../support/revocation-fixtures';
 import { storeBackends } from '../support/test-database';
 
@@ -169,7 +169,7 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
 
       // When the grant is extended by an hour, the new expiry gets its own notice
       const extension = value(await extendAccess(h.ctx, granted.id, { requester: dave, duration: '1h', reason: 'the migration needs longer' }, cliOrigin));
-      value(await approveRequest(h.ctx, extension.id, alice, cliOrigin));
+      value(await approveRequest(h.ctx, extension.id, alice, chatOrigin));
       expect(await noticeExpiringGrants(h.ctx, 10)).toBe(0);
       h.clock.advance(55);
       expect(await noticeExpiringGrants(h.ctx, 10)).toBe(1);

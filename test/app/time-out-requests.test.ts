@@ -2,7 +2,7 @@ import type { Database } from '../../src/adapters/store/open-database';
 import { approveRequest } from '../../src/app/approve-request';
 import { requestAccess } from '../../src/app/request-access';
 import { timeOutRequests } from '../../src/app/time-out-requests';
-import { cliOrigin, createHarness, type Harness } from '../support/app-harness';
+import { chatOrigin, cliOrigin, createHarness, type Harness } from '../support/app-harness';
 import { actionsFor, alice, dave, value } from '../support/revocation-fixtures';
 import { storeBackends } from '../support/test-database';
 
@@ -41,13 +41,13 @@ describe.each(storeBackends)('timeOutRequests on $name', ({ open }) => {
     expect(events.find((e) => e.action === 'request_timed_out')).toMatchObject({ actor: 'system', data: { origin: { via: 'scheduler' } } });
 
     // And a late approval is refused
-    expect(await approveRequest(h.ctx, opened.id, alice, cliOrigin)).toMatchObject({ ok: false, refusal: { code: 'not_pending' } });
+    expect(await approveRequest(h.ctx, opened.id, alice, chatOrigin)).toMatchObject({ ok: false, refusal: { code: 'not_pending' } });
   });
 
   it('leaves requests within their window, and decided ones, alone', async () => {
     // Given one request approved in time and one still inside its window
     const approved = await openRequest();
-    value(await approveRequest(h.ctx, approved.id, alice, cliOrigin));
+    value(await approveRequest(h.ctx, approved.id, alice, chatOrigin));
     h.clock.advance(30);
     const waiting = await openRequest();
 

@@ -16,7 +16,7 @@ async function cli(h: Harness | undefined, ...argv: string[]): Promise<{ code: n
       if (!h) throw new Error('this command should not need the database');
       return { ctx: h.ctx };
     },
-    osUser: 'tester',
+    operator: { osUser: 'tester', osUserFrom: 'process', osGroups: [] },
     knownProviders: ['local'],
   });
   return { code, out, err };
@@ -56,6 +56,41 @@ describe('prod-access CLI', () => {
     const self = await cli(h, 'approve', id, '--as', 'dave@example.com');
     expect(self).toMatchObject({ code: EXIT_REFUSED, out: '' });
     expect(self.err).toContain('refused (self_approval)');
+  });
+
+  it('refuses a decision from the CLI on a role that does not allow CLI decisions, saying what to do', async () => {
+    // Given dave's prod-readonly request (the example policy allows CLI decisions only on sandbox-admin)
+    const opened = await cli(h, 'request', 'prod-readonly', '1h', 'OPS-1', 'inspect', 'the', 'billing', 'account', '--as', 'dave@example.com');
+    const id = opened.out.trim().split('\n').at(-1) ?? '';
+    // When alice's approval is typed in a terminal
+    const r = await cli(h, 'approve', id, '--as', 'alice@example.com');
+    // Then it is refused, and nothing was approved
+    expect(r).toMatchObject({ code: EXIT_REFUSED, out: '' });
+    expect(r.err).toContain('refused (cli_not_allowed): CLI decisions are off for prod-readonly');
+    expect(r.err).toContain('roles.prod-readonly.cli.operators');
+    expect((await h.ctx.store.findRequest(id as never))?.approvals).toEqual([]);
+  });
+
+  it('refuses an approval from the OS user who opened the request, where the role does not allow it', async () => {
+    // Given sandbox-admin allows CLI decisions by OS user tester, once per request
+    h.setPolicy(examplePolicyText.replace('cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }', 'cli: { operators: [tester] }'));
+    const id = await openRequest();
+    // When tester approves dave's request, claiming to be alice
+    const r = await cli(h, 'approve', id, '--as', 'alice@example.com');
+    // Then
+    expect(r.code).toBe(EXIT_REFUSED);
+    expect(r.err).toContain('refused (same_operator): OS user tester opened request');
+    expect((await h.ctx.store.findRequest(id as never))?.approvals).toEqual([]);
+  });
+
+  it('shows which approvals came from the CLI, and from which OS user', async () => {
+    // Given
+    const id = await openRequest();
+    await cli(h, 'approve', id, '--as', 'alice@example.com');
+    // When
+    const shown = await cli(h, 'requests', 'show', id);
+    // Then
+    expect(shown.out).toContain('alice@example.com (via CLI, by OS user tester)');
   });
 
   it.each([

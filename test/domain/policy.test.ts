@@ -613,3 +613,47 @@ describe('guests', () => {
     ]);
   });
 });
+
+describe('parsePolicy: decisions from the CLI', () => {
+  const withCli = (cli: string) => policyText({ roleExtra: `    maxDuration: 4h\n${cli}` });
+
+  it('leaves CLI decisions off when a role has no cli block', () => {
+    // Given / When
+    const role = loadPolicy(withCli('')).policy.roles.get('prod-db');
+    // Then
+    expect(role?.cli).toBeUndefined();
+  });
+
+  it('parses named OS users and OS groups, one action per OS user by default', () => {
+    // Given / When
+    const role = loadPolicy(withCli('    cli: { operators: [tom, "group:oncall"] }\n')).policy.roles.get('prod-db');
+    // Then
+    expect(role?.cli).toEqual({ operators: [{ user: 'tom' }, { group: 'oncall' }], sameOperatorMayActTwice: false });
+  });
+
+  it('accepts any OS user only under its explicit name', () => {
+    // Given / When
+    const role = loadPolicy(withCli('    cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }\n')).policy.roles.get('prod-db');
+    // Then
+    expect(role?.cli).toEqual({ operators: [{ anyOsUser: true }], sameOperatorMayActTwice: true });
+  });
+
+  it('refuses a bare "*" and says what to write instead, naming the path', () => {
+    // Given / When
+    const errors = errorsOf(withCli('    cli: { operators: ["*"] }\n'));
+    // Then
+    expect(errors).toEqual(['roles.prod-db.cli.operators.0: "*" is not allowed: name OS users or group:<os group>; to let every OS user on the host decide (a sandbox, never production) write "*any-os-user*"']);
+  });
+
+  it('refuses a name that is not an OS user name, and an empty list', () => {
+    // Given / When
+    const errors = errorsOf(withCli('    cli: { operators: ["tom smith", "group:"] }\n'));
+    const empty = errorsOf(withCli('    cli: { operators: [] }\n'));
+    // Then
+    expect(errors).toEqual([
+      'roles.prod-db.cli.operators.0: "tom smith" is not an OS user name, group:<os group> or "*any-os-user*"',
+      'roles.prod-db.cli.operators.1: "group:" is not an OS user name, group:<os group> or "*any-os-user*"',
+    ]);
+    expect(empty).toEqual([expect.stringMatching(/^roles\.prod-db\.cli\.operators: /)]);
+  });
+});

@@ -65,7 +65,8 @@ describe('prod-access service and CLI on the embedded database', () => {
       // And it went through the service, which holds the database
       expect(service.output()).toContain('cli command run through the service');
       const events = (await runCliProcess(['audit', 'export'], env)).stdout.trim().split('\n').map((l) => JSON.parse(l) as { action: string; data: { origin?: { via: string; osUser?: string } } });
-      expect(events.find((e) => e.action === 'request_opened')?.data.origin).toEqual({ via: 'cli', osUser: os.userInfo().username });
+      // NB: the OS user comes from the owner of the CLI's socket, not from anything the CLI sent.
+      expect(events.find((e) => e.action === 'request_opened')?.data.origin).toEqual({ via: 'cli', osUser: os.userInfo().username, osUserFrom: 'peer_socket' });
     });
 
     it('refuses a second service on the same DATA_DIR with a clear message', async () => {

@@ -68,7 +68,10 @@ export class FlakyProvider implements IamProvider {
   }
 }
 
-export const cliOrigin: Origin = { via: 'cli', osUser: 'tester' };
+/** The CLI run by OS user `tester`; decisions through it need the role's `cli` block (sandbox-admin has one). */
+export const cliOrigin: Origin = { via: 'cli', osUser: 'tester', osUserFrom: 'process' };
+/** A click in Slack: decisions need no `cli` block. */
+export const chatOrigin: Origin = { via: 'slack', platformUserId: 'U0TEST' };
 
 export interface Harness {
   readonly ctx: AppContext;

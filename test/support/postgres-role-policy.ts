@@ -17,6 +17,8 @@ export function postgresRolePolicy(role: string, daveLogin: string): string {
     approvals: 1
     maxDuration: 4h
     ticket: { pattern: "^OPS-[0-9]+$" }
+    # NB: the CLI tests (in-process as OS user tester, and as separate processes) play every part.
+    cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }
 
 identities:
   dave@example.com: { postgres: ${daveLogin} }

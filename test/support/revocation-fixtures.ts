@@ -7,7 +7,7 @@ import type { Minutes } from '../../src/domain/duration';
 import { email } from '../../src/domain/email';
 import type { RequestId } from '../../src/domain/request-id';
 import type { GrantSpec, IamProvider } from '../../src/ports/iam-provider';
-import { cliOrigin, type Harness } from './app-harness';
+import { chatOrigin, cliOrigin, type Harness } from './app-harness';
 
 export const dave = email('dave@example.com');
 export const alice = email('alice@example.com');
@@ -23,6 +23,8 @@ export const flakyRole = `
     approvals: 1
     maxDuration: 4h
     ticket: { pattern: "^OPS-[0-9]+$" }
+    # NB: the tests play every part from one OS user, as the README tour does.
+    cli: { operators: [tester], sameOperatorMayActTwice: true }
 `;
 
 export function value(outcome: Outcome<AccessRequest>): AccessRequest {
@@ -30,10 +32,10 @@ export function value(outcome: Outcome<AccessRequest>): AccessRequest {
   return outcome.value;
 }
 
-/** Live access through the real flow: dave asks, alice approves, the provider grants. */
+/** Live access through the real flow: dave asks from the CLI, alice approves in chat, the provider grants. */
 export async function activeGrant(h: Harness, role: 'prod-readonly' | 'flaky-admin', duration: string): Promise<AccessRequest> {
   const opened = value(await requestAccess(h.ctx, { requester: dave, role, duration, ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin));
-  const granted = value(await approveRequest(h.ctx, opened.id, alice, cliOrigin));
+  const granted = value(await approveRequest(h.ctx, opened.id, alice, chatOrigin));
   if (granted.state !== 'active') throw new Error(`expected active, got ${granted.state}`);
   return granted;
 }

@@ -486,6 +486,8 @@ class DrizzleStoreTransaction implements StoreTransaction {
           ended_at: iso(c.endedAt),
           end_cause: c.endCause,
           ended_by: c.endedBy,
+          denied_os_user: c.deniedOsUser,
+          ended_os_user: c.endedOsUser,
           policy_sha: c.policySha,
         };
       }),
@@ -497,12 +499,13 @@ class DrizzleStoreTransaction implements StoreTransaction {
         approvals_required = v.approvals_required, decision_deadline = v.decision_deadline,
         denied_by = v.denied_by, denied_at = v.denied_at, denial_reason = v.denial_reason,
         ended_at = v.ended_at, end_cause = v.end_cause::end_cause, ended_by = v.ended_by,
+        denied_os_user = v.denied_os_user, ended_os_user = v.ended_os_user,
         policy_sha = v.policy_sha, version = r.version + 1
       FROM jsonb_to_recordset(${rows}::jsonb) AS v(
         id text, version integer, role text, provider text, target jsonb, duration_minutes integer,
         ticket text, reason text, break_glass boolean, state text, approvals_required integer,
         decision_deadline timestamptz, denied_by text, denied_at timestamptz, denial_reason text,
-        ended_at timestamptz, end_cause text, ended_by text, policy_sha text)
+        ended_at timestamptz, end_cause text, ended_by text, denied_os_user text, ended_os_user text, policy_sha text)
       WHERE r.id = v.id AND r.version = v.version
       RETURNING r.id`);
     const saved = new Set((result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id));
@@ -558,7 +561,9 @@ class DrizzleStoreTransaction implements StoreTransaction {
 
   /** New approvals (existing ones are left alone) and grant windows, for all the requests at once. */
   private async writeDetails(requests: readonly AccessRequest[]): Promise<void> {
-    const approvalRows = requests.flatMap((request) => request.approvals.map((a) => ({ requestId: request.id, approver: a.approver, approvedAt: a.at })));
+    const approvalRows = requests.flatMap((request) =>
+      request.approvals.map((a) => ({ requestId: request.id, approver: a.approver, approvedAt: a.at, osUser: a.osUser ?? null })),
+    );
     if (approvalRows.length > 0) {
       await this.tx.insert(approvals).values(approvalRows).onConflictDoNothing({ target: [approvals.requestId, approvals.approver] });
     }
@@ -685,6 +690,9 @@ function requestColumns(request: AccessRequest): RequestInsert {
     endedAt: request.endedAt ?? null,
     endCause: request.endCause ?? null,
     endedBy: request.endedBy ?? null,
+    osUser: request.osUser ?? null,
+    deniedOsUser: request.denial?.osUser ?? null,
+    endedOsUser: request.endedByOsUser ?? null,
     policySha: request.policySha,
     version: request.version,
   };
@@ -711,7 +719,7 @@ async function withDetails(db: StoreDatabase, rows: readonly RequestRow[]): Prom
   if (rows.length === 0) return [];
   const ids = rows.map((row) => row.id);
   const approvalRows = await db
-    .select({ requestId: approvals.requestId, approver: approvals.approver, at: approvals.approvedAt })
+    .select({ requestId: approvals.requestId, approver: approvals.approver, at: approvals.approvedAt, osUser: approvals.osUser })
     .from(approvals)
     .where(inArray(approvals.requestId, ids))
     .orderBy(asc(approvals.approvedAt), asc(approvals.id));
@@ -722,7 +730,7 @@ async function withDetails(db: StoreDatabase, rows: readonly RequestRow[]): Prom
   const approvalsById = new Map<string, Approval[]>();
   for (const a of approvalRows) {
     const list = approvalsById.get(a.requestId) ?? [];
-    list.push({ approver: a.approver as Email, at: a.at });
+    list.push({ approver: a.approver as Email, at: a.at, ...(a.osUser !== null && { osUser: a.osUser }) });
     approvalsById.set(a.requestId, list);
   }
   const grantsById = new Map<string, GrantWindow>(
@@ -747,13 +755,17 @@ function toAccessRequest(row: RequestRow, approvalList: readonly Approval[], gra
     approvalsRequired: row.approvalsRequired,
     approvals: approvalList,
     ...(row.deniedBy !== null &&
-      row.deniedAt !== null && { denial: { by: row.deniedBy as Email, at: row.deniedAt, reason: row.denialReason ?? '' } }),
+      row.deniedAt !== null && {
+        denial: { by: row.deniedBy as Email, at: row.deniedAt, reason: row.denialReason ?? '', ...(row.deniedOsUser !== null && { osUser: row.deniedOsUser }) },
+      }),
     createdAt: row.createdAt,
     decisionDeadline: row.decisionDeadline,
     ...(grant !== undefined && { grant }),
     ...(row.endedAt !== null && { endedAt: row.endedAt }),
     ...(row.endCause !== null && { endCause: row.endCause }),
     ...(row.endedBy !== null && { endedBy: row.endedBy as Email }),
+    ...(row.endedOsUser !== null && { endedByOsUser: row.endedOsUser }),
+    ...(row.osUser !== null && { osUser: row.osUser }),
     policySha: row.policySha,
     version: row.version,
   };

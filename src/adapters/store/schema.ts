@@ -51,6 +51,11 @@ export const accessRequests = pgTable(
     endedAt: instant('ended_at'),
     endCause: endCause('end_cause'),
     endedBy: text('ended_by'),
+    // NB: the OS user behind a request, denial or early end made from the CLI (null: from chat or the
+    // system), so one OS user cannot pose as several people and cards can say where a decision came from.
+    osUser: text('os_user'),
+    deniedOsUser: text('denied_os_user'),
+    endedOsUser: text('ended_os_user'),
     policySha: text('policy_sha').notNull(),
     version: integer('version').notNull(),
     // The scheduler's bookkeeping for granting an approved request (not part of the domain's view):
@@ -84,6 +89,8 @@ export const approvals = pgTable(
       .references(() => accessRequests.id),
     approver: text('approver').notNull(),
     approvedAt: instant('approved_at').notNull(),
+    /** The OS user who approved from the CLI; null when the approval came from chat. */
+    osUser: text('os_user'),
   },
   (t) => [unique('approvals_request_id_approver_unique').on(t.requestId, t.approver)],
 );

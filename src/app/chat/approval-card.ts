@@ -2,6 +2,7 @@ import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration } from '../../domain/duration';
 import { isOffHours, type Policy } from '../../domain/policy';
 import type { AppContext } from '../app-context';
+import { viaCliNote } from '../origin';
 
 export const riskFlags = ['break_glass', 'off_hours', 'first_time'] as const;
 export type RiskFlag = (typeof riskFlags)[number];
@@ -35,7 +36,8 @@ export function approvalCard(request: AccessRequest, policy: Policy, firstTime: 
     .map(([k, v]) => `${k}=${v}`)
     .join(', ');
   const fields = [
-    { label: 'Requester', value: request.requester },
+    // NB: from a terminal, the addresses are claims (`--as`): every CLI name says which OS user typed it.
+    { label: 'Requester', value: `${request.requester}${viaCliNote(request.osUser)}` },
     { label: 'Role', value: request.role },
     { label: 'Target', value: `${request.resource.provider}${target ? ` (${target})` : ''}` },
     { label: request.kind === 'extension' ? 'Extra time' : 'Duration', value: formatDuration(request.duration) },
@@ -60,7 +62,7 @@ export function approvalCard(request: AccessRequest, policy: Policy, firstTime: 
 }
 
 function describeStatus(request: AccessRequest): { status: string; statusAt?: Date } {
-  const approvals = request.approvals.map((a) => a.approver).join(', ');
+  const approvals = request.approvals.map((a) => `${a.approver}${viaCliNote(a.osUser)}`).join(', ');
   const counted = `${request.approvals.length} of ${request.approvalsRequired} ${request.breakGlass ? 'reviews' : 'approvals'}${approvals ? `: ${approvals}` : ''}`;
   switch (request.state) {
     case 'pending':
@@ -77,11 +79,11 @@ function describeStatus(request: AccessRequest): { status: string; statusAt?: Da
       return request.endCause === 'expired'
         ? { status: `Expired (${counted}) at`, statusAt: request.endedAt ?? request.decisionDeadline }
         : {
-            status: `Revoked${request.endedBy ? ` by ${request.endedBy}` : request.endCause === 'policy_changed' ? ' by a policy change' : ''} (${counted}) at`,
+            status: `Revoked${request.endedBy ? ` by ${request.endedBy}${viaCliNote(request.endedByOsUser)}` : request.endCause === 'policy_changed' ? ' by a policy change' : ''} (${counted}) at`,
             statusAt: request.endedAt ?? request.decisionDeadline,
           };
     case 'denied':
-      return { status: `Denied by ${request.denial?.by ?? 'an approver'}: ${request.denial?.reason ?? ''}` };
+      return { status: `Denied by ${request.denial?.by ?? 'an approver'}${viaCliNote(request.denial?.osUser)}: ${request.denial?.reason ?? ''}` };
     case 'cancelled':
       return { status: 'Cancelled by the requester' };
     case 'timed_out':

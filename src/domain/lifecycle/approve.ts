@@ -1,4 +1,5 @@
 import { isReviewed, type AccessRequest } from '../access-request';
+import { checkCliDecision, checkDistinctOperator, viaChat, type ActingVia } from '../acting-via';
 import type { Email } from '../email';
 import { matchesAny, platformOnlyGroups, type Policy } from '../policy';
 import { refuse, requestEvent, type Transition } from './transition';
@@ -9,7 +10,14 @@ import { refuse, requestEvent, type Transition } from './transition';
  * approval is an outcome with no event. On live break-glass access, approvals are the review
  * after the fact.
  */
-export function approve(request: AccessRequest, by: Email, policy: Policy, now: Date, platformGroups: ReadonlySet<string> = new Set()): Transition {
+export function approve(
+  request: AccessRequest,
+  by: Email,
+  policy: Policy,
+  now: Date,
+  platformGroups: ReadonlySet<string> = new Set(),
+  via: ActingVia = viaChat,
+): Transition {
   if (request.approvals.some((a) => a.approver === by)) {
     return { ok: true, request, events: [] };
   }
@@ -20,10 +28,12 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
   if (!role) {
     return refuse('unknown_role', `Role ${request.role} is no longer in the policy, so request ${request.id} cannot be approved.`);
   }
+  const cli = checkCliDecision(role, request.role, via, `approve request ${request.id}`);
+  if (!cli.ok) return cli;
   if (!matchesAny(policy, role.approvers, by, platformGroups)) {
     return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot approve request ${request.id}.`);
   }
-  const via = platformOnlyGroups(policy, role.approvers, by, platformGroups);
+  const groupsVia = platformOnlyGroups(policy, role.approvers, by, platformGroups);
   const reviewing = request.breakGlass && (request.state === 'active' || request.state === 'approved' || request.state === 'revoking' || request.state === 'revoked');
   // NB: approved but not yet granted (the provider was down, or the process stopped in between):
   // another approval changes nothing, and lets the caller try the grant again.
@@ -35,12 +45,19 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
     return refuse('not_pending', `Break-glass request ${request.id} has already been reviewed.`);
   }
   if (!reviewing && now >= request.decisionDeadline) return pastDeadline(request);
+  const sameOperator = checkDistinctOperator(request, role, via);
+  if (sameOperator) return { ok: false, refusal: sameOperator };
 
-  const approvals = [...request.approvals, { approver: by, at: now }];
+  const approvals = [...request.approvals, { approver: by, at: now, ...(via.via === 'cli' ? { osUser: via.osUser } : {}) }];
   const reached = approvals.length >= request.approvalsRequired;
   const next: AccessRequest = { ...request, approvals, state: !reviewing && reached ? 'approved' : request.state };
   // NB: an approver who counts only through a chat platform's user group says so in the trail.
-  const counts = { approvals: approvals.length, approvalsRequired: request.approvalsRequired, ...(via.length > 0 ? { approverVia: { platformGroups: via } } : {}) };
+  const counts = {
+    approvals: approvals.length,
+    approvalsRequired: request.approvalsRequired,
+    ...(groupsVia.length > 0 ? { approverVia: { platformGroups: groupsVia } } : {}),
+    ...(cli.operator ? { operator: cli.operator } : {}),
+  };
   const events = [requestEvent('approval_recorded', by, next, counts)];
   if (reviewing && reached) {
     events.push(requestEvent('break_glass_reviewed', by, next, { reviewers: approvals.map((a) => a.approver) }));
@@ -51,12 +68,24 @@ export function approve(request: AccessRequest, by: Email, policy: Policy, now: 
 }
 
 /** One deny ends a pending request. The reason is required and kept. */
-export function deny(request: AccessRequest, by: Email, reason: string, policy: Policy, now: Date, platformGroups: ReadonlySet<string> = new Set()): Transition {
+export function deny(
+  request: AccessRequest,
+  by: Email,
+  reason: string,
+  policy: Policy,
+  now: Date,
+  platformGroups: ReadonlySet<string> = new Set(),
+  via: ActingVia = viaChat,
+): Transition {
   if (request.state === 'denied' && request.denial?.by === by) return { ok: true, request, events: [] };
   if (by === request.requester) {
     return refuse('self_approval', `You cannot decide on your own request ${request.id}; to withdraw it, cancel it.`);
   }
   const role = policy.roles.get(request.role);
+  // NB: a denial only ends a request, so one OS user may deny what it opened; but it is still a
+  // decision in someone else's name, so the CLI needs the role's permission.
+  const cli = checkCliDecision(role, request.role, via, `deny request ${request.id}`);
+  if (!cli.ok) return cli;
   if (role && !matchesAny(policy, role.approvers, by, platformGroups)) {
     return refuse('not_approver', `You are not an approver for ${request.role}, so you cannot deny request ${request.id}.`);
   }
@@ -67,9 +96,10 @@ export function deny(request: AccessRequest, by: Email, reason: string, policy: 
     return refuse('not_pending', `Request ${request.id} is ${describeState(request)}; it can no longer be denied.`);
   }
   if (now >= request.decisionDeadline) return pastDeadline(request);
-  const next: AccessRequest = { ...request, state: 'denied', denial: { by, at: now, reason }, endedAt: now };
-  const via = role ? platformOnlyGroups(policy, role.approvers, by, platformGroups) : [];
-  return { ok: true, request: next, events: [requestEvent('request_denied', by, next, { denialReason: reason, ...(via.length > 0 ? { approverVia: { platformGroups: via } } : {}) })] };
+  const next: AccessRequest = { ...request, state: 'denied', denial: { by, at: now, reason, ...(via.via === 'cli' ? { osUser: via.osUser } : {}) }, endedAt: now };
+  const groupsVia = role ? platformOnlyGroups(policy, role.approvers, by, platformGroups) : [];
+  const extra = { denialReason: reason, ...(groupsVia.length > 0 ? { approverVia: { platformGroups: groupsVia } } : {}), ...(cli.operator ? { operator: cli.operator } : {}) };
+  return { ok: true, request: next, events: [requestEvent('request_denied', by, next, extra)] };
 }
 
 function pastDeadline(request: AccessRequest): Transition {

@@ -1,4 +1,5 @@
 import type { AccessRequest } from '../access-request';
+import { viaChat, type ActingVia } from '../acting-via';
 import { SYSTEM_ACTOR } from '../audit-event';
 import { addMinutes, formatDuration } from '../duration';
 import type { Email } from '../email';
@@ -25,6 +26,7 @@ export function openExtension(
   id: RequestId,
   loaded: LoadedPolicy,
   now: Date,
+  via: ActingVia = viaChat,
 ): Transition {
   if (input.requester !== parent.requester) {
     return refuse('not_requester', `Only ${parent.requester} can extend request ${parent.id}.`);
@@ -63,6 +65,7 @@ export function openExtension(
     decisionDeadline: addMinutes(now, role.approvalTimeout),
     policySha: loaded.sha256,
     version: 0,
+    ...(via.via === 'cli' ? { osUser: via.osUser } : {}),
   };
   return {
     ok: true,

@@ -1,4 +1,5 @@
 import type { AccessRequest } from '../access-request';
+import { checkCliDecision, viaChat, type ActingVia } from '../acting-via';
 import { formatDuration, parseDuration, addMinutes, type Minutes } from '../duration';
 import type { Email } from '../email';
 import { matchesAny, type LoadedPolicy, type RolePolicy } from '../policy';
@@ -26,7 +27,7 @@ export interface RequestInput {
  * Opens a request. A normal request starts `pending`; a break-glass request starts `approved`
  * (to be granted at once) and its decision deadline becomes the review deadline.
  */
-export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPolicy, now: Date): Transition {
+export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPolicy, now: Date, via: ActingVia = viaChat): Transition {
   const roleName = input.role.trim().toLowerCase();
   const role = loaded.policy.roles.get(roleName);
   if (!role) {
@@ -39,6 +40,9 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
   if (breakGlass && !role.breakGlass.allowed) {
     return refuse('break_glass_not_allowed', `Break-glass is not allowed for ${role.name}; make a normal request instead.`);
   }
+  // NB: break-glass grants without approval, so from the CLI it is a decision like an approval.
+  const cli = breakGlass ? checkCliDecision(role, role.name, via, 'open break-glass access') : { ok: true as const };
+  if (!cli.ok) return cli;
   const duration = checkDuration(input.duration, role);
   if ('code' in duration) return { ok: false, refusal: duration };
   const ticket = checkTicket(input.ticket, role);
@@ -63,6 +67,7 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
     decisionDeadline: addMinutes(now, breakGlass ? role.breakGlass.reviewWithin : role.approvalTimeout),
     policySha: loaded.sha256,
     version: 0,
+    ...(via.via === 'cli' ? { osUser: via.osUser } : {}),
   };
   return {
     ok: true,
@@ -72,6 +77,7 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
         duration: formatDuration(request.duration),
         approvalsRequired: request.approvalsRequired,
         decisionDeadline: request.decisionDeadline.toISOString(),
+        ...(cli.operator ? { operator: cli.operator } : {}),
       }),
     ],
   };

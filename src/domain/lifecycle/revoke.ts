@@ -1,5 +1,6 @@
 import type { AccessRequest, EndCause } from '../access-request';
 import { SYSTEM_ACTOR } from '../audit-event';
+import { checkCliDecision, viaChat, type ActingVia } from '../acting-via';
 import type { Email } from '../email';
 import { matchesAny, type Policy } from '../policy';
 import { describeState } from './approve';
@@ -24,10 +25,14 @@ export function beginRevocation(
   by: Email | undefined,
   policy: Policy,
   now: Date,
+  via: ActingVia = viaChat,
 ): Transition {
   if (by !== undefined && !mayRevoke(request, by, policy)) {
     return refuse('not_authorised', `Only ${request.requester}, an approver of ${request.role} or an admin can revoke request ${request.id}.`);
   }
+  // NB: giving back one's own access is not a decision; revoking someone else's is.
+  const cli = by !== undefined && by !== request.requester ? checkCliDecision(policy.roles.get(request.role), request.role, via, `revoke ${request.requester}'s access`) : { ok: true as const };
+  if (!cli.ok) return cli;
   if (request.state === 'revoking' || request.state === 'revoked') return { ok: true, request, events: [] };
   if (request.state !== 'active') {
     return refuse('not_active', `Request ${request.id} is ${describeState(request)}; there is no live access to revoke${request.state === 'pending' ? ' (cancel it instead)' : ''}.`);
@@ -35,8 +40,8 @@ export function beginRevocation(
   if (cause === 'expired' && request.grant && now < request.grant.expiresAt) {
     return refuse('not_active', `Request ${request.id} has not expired yet.`);
   }
-  const next: AccessRequest = { ...request, state: 'revoking', endCause: cause, ...(by ? { endedBy: by } : {}) };
-  return { ok: true, request: next, events: [requestEvent('revocation_started', by ?? SYSTEM_ACTOR, next, { cause })] };
+  const next: AccessRequest = { ...request, state: 'revoking', endCause: cause, ...(by ? { endedBy: by } : {}), ...(by && via.via === 'cli' ? { endedByOsUser: via.osUser } : {}) };
+  return { ok: true, request: next, events: [requestEvent('revocation_started', by ?? SYSTEM_ACTOR, next, { cause, ...(cli.operator ? { operator: cli.operator } : {}) })] };
 }
 
 /**

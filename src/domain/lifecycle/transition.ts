@@ -18,6 +18,8 @@ export const refusalCodes = [
   'not_authorised',
   'extension_too_long',
   'already_extending',
+  'cli_not_allowed',
+  'same_operator',
 ] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 

@@ -176,6 +176,29 @@ describe.each(storeBackends)('DrizzleAccessStore on $name', ({ name, open }) => 
       expect(await store.findRequest(opened.id)).toEqual({ ...denied, version: 1 });
     });
 
+    it('round-trips the OS users behind CLI requests, approvals, denials and early ends', async () => {
+      // Given a request opened from the CLI, one approval from the CLI and one from chat
+      const opened = aRequest({ osUser: 'tom' });
+      await store.transaction((tx) => tx.insertRequest(opened));
+      const approvals = [
+        { approver: email('bob@example.com'), at: new Date('2025-03-03T09:10:00.000Z'), osUser: 'sam' },
+        { approver: email('alice@example.com'), at: new Date('2025-03-03T09:11:00.000Z') },
+      ];
+      const approved = await store.transaction((tx) => tx.saveRequest({ ...opened, state: 'active', approvals }));
+      // When it is revoked early from the CLI, and another is denied from the CLI
+      const revoking: AccessRequest = { ...approved, state: 'revoking', endCause: 'revoked_early', endedBy: email('bob@example.com'), endedByOsUser: 'sam' };
+      await store.transaction((tx) => tx.saveRequest(revoking));
+      const other = aRequest();
+      await store.transaction((tx) => tx.insertRequest(other));
+      const at = new Date('2025-03-03T09:07:00.007Z');
+      const denied: AccessRequest = { ...other, state: 'denied', denial: { by: email('bob@example.com'), at, reason: 'use the replica', osUser: 'sam' }, endedAt: at };
+      await store.transaction((tx) => tx.saveRequest(denied));
+
+      // Then every OS user reads back where it was saved, and none appears where there was none
+      expect(await store.findRequest(opened.id)).toEqual({ ...revoking, version: 2 });
+      expect(await store.findRequest(other.id)).toEqual({ ...denied, version: 1 });
+    });
+
     it('returns undefined for an unknown id', async () => {
       // Given an id that was never stored
       const id = newId();

@@ -9,6 +9,9 @@ import { requestAccess } from '../../../src/app/request-access';
 import type { Email } from '../../../src/domain/email';
 import { email } from '../../../src/domain/email';
 import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../../support/app-harness';
+import type { Origin } from '../../../src/app/origin';
+
+const slackOrigin: Origin = { via: 'slack', platformUserId: 'U0ALICE' };
 import { alice, dave, value } from '../../support/revocation-fixtures';
 import { storeBackends } from '../../support/test-database';
 
@@ -69,20 +72,34 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
     expect(platform.updated.every((u) => u.ref.messageId === 'ts-1')).toBe(true);
     const last = platform.updated[platform.updated.length - 1]?.card;
     expect(last).toMatchObject({ actions: [], request: { state: 'active' } });
-    expect(last?.status).toContain('2 of 2 approvals: alice@example.com, bob@example.com');
+    // NB: the approvals came from a terminal, where --as is only a claim: the card says so.
+    expect(last?.status).toContain('2 of 2 approvals: alice@example.com (via CLI, by OS user tester), bob@example.com (via CLI, by OS user tester)');
 
-    // And dave is told, and security gets one line for the grant
+    // And dave is told, and security gets one line for the grant, naming the approvals and where they came from
     expect(platform.told.map((t) => [t.who, t.message.action])).toEqual([[dave, 'access_granted']]);
     expect(platform.security).toEqual([{ text: expect.stringContaining('dave@example.com was granted sandbox-admin until'), alert: false }]);
+    expect(platform.security[0]?.text).toContain('approved by alice@example.com (via CLI, by OS user tester), bob@example.com (via CLI, by OS user tester)');
   });
 
   it('settles the card and tells the requester why when a request is denied', async () => {
     const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'prod-readonly', duration: '1h', ticket: 'OPS-1', reason: 'inspect the billing account' }, cliOrigin));
-    value(await denyRequest(h.ctx, opened.id, alice, 'use the read replica instead', cliOrigin));
+    value(await denyRequest(h.ctx, opened.id, alice, 'use the read replica instead', slackOrigin));
     await deliver();
     const last = platform.updated[platform.updated.length - 1]?.card;
     expect(last).toMatchObject({ settled: true, actions: [], status: 'Denied by alice@example.com: use the read replica instead' });
     expect(platform.told[0]?.message.text).toContain('use the read replica instead');
+  });
+
+  it('says on the card and to security when a denial came from the CLI', async () => {
+    // Given a sandbox-admin request (CLI decisions allowed there) denied from a terminal
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '1h', ticket: 'OPS-1', reason: 'rotate the signing keys' }, cliOrigin));
+    value(await denyRequest(h.ctx, opened.id, alice, 'not during the freeze', cliOrigin));
+    // When
+    await deliver();
+    // Then
+    const last = platform.updated[platform.updated.length - 1]?.card;
+    expect(last?.status).toBe('Denied by alice@example.com (via CLI, by OS user tester): not during the freeze');
+    expect(platform.security.map((s) => s.text)).toEqual([expect.stringContaining('alice@example.com (via CLI, by OS user tester) denied sandbox-admin for dave@example.com')]);
   });
 
   it('flags break-glass to security as an alert and offers a review on the card', async () => {
