@@ -5,6 +5,9 @@ import { PolicyLoadError } from './service/open-app';
 import { startService, StartupError } from './service/start-service';
 
 async function main(): Promise<void> {
+  // NB: whatever this process creates (the embedded database, its lock, the admin file) is born
+  // readable by its owner only; the store also sets 0700/0600 itself, this closes the moment between.
+  process.umask(0o077);
   const loaded = loadConfig();
   if (!loaded.ok) {
     process.stderr.write(`prod-access: invalid environment:\n${loaded.errors.map((e) => `  - ${e}`).join('\n')}\nSee .env.example.\n`);
@@ -24,7 +27,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    if (error instanceof PolicyLoadError || error instanceof StartupError) {
+    if (error instanceof PolicyLoadError || error instanceof StartupError || (error instanceof StoreError && error.code === 'exposed')) {
       process.stderr.write(`prod-access: cannot start: ${error.message}\n`);
       process.exit(1);
     }
