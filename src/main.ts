@@ -6,6 +6,9 @@ import { PolicyLoadError } from './service/open-app';
 import { startService, StartupError } from './service/start-service';
 
 async function main(): Promise<void> {
+  // NB: whatever this process creates (the embedded database, its lock, the admin file) is born
+  // readable by its owner only; the store also sets 0700/0600 itself, this closes the moment between.
+  process.umask(0o077);
   let envFile: EnvFileLoad;
   try {
     envFile = loadEnvFile();
@@ -38,7 +41,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    if (error instanceof PolicyLoadError || error instanceof StartupError) {
+    if (error instanceof PolicyLoadError || error instanceof StartupError || (error instanceof StoreError && error.code === 'exposed')) {
       process.stderr.write(`prod-access: cannot start: ${error.message}\n`);
       process.exit(1);
     }

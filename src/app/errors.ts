@@ -1,6 +1,7 @@
 /** Failures (not refusals): a few coded classes that keep their cause (STYLE §8). */
 
-export const storeErrorCodes = ['duplicate_id', 'version_conflict', 'unavailable', 'locked'] as const;
+/** `exposed`: the embedded database's directory is open to other users (or owned by one); the message names the fix. */
+export const storeErrorCodes = ['duplicate_id', 'version_conflict', 'unavailable', 'locked', 'exposed'] as const;
 export type StoreErrorCode = (typeof storeErrorCodes)[number];
 
 export class StoreError extends Error {
@@ -62,6 +63,7 @@ export function describeFailure(error: unknown): string {
       case 'unavailable':
         return `The database is unavailable (${error.message}). Nothing was changed; try again shortly.`;
       case 'locked':
+      case 'exposed':
         return error.message;
       case 'version_conflict':
       case 'duplicate_id':

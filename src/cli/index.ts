@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { providerKinds } from '../adapters/iam/provider-kinds';
 import { processOperator } from '../adapters/os/cli-operator';
+import { assertPrivateDataDir } from '../adapters/store/private-data-dir';
 import { StoreError } from '../app/errors';
 import { loadConfig } from '../config/env';
 import { loadEnvFile } from '../config/env-file';
@@ -29,6 +30,8 @@ const io: CliIo = {
 };
 
 async function main(argv: string[]): Promise<number> {
+  // NB: as the service: what the CLI creates when it opens DATA_DIR itself is its owner's only.
+  process.umask(0o077);
   // NB: the same .env as the service, so the CLI finds the service's DATA_DIR or DATABASE_URL.
   try {
     loadEnvFile();
@@ -55,6 +58,8 @@ async function main(argv: string[]): Promise<number> {
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the
       // command runs inside it; only when none does does the CLI open DATA_DIR itself.
       if (!config.databaseUrl) {
+        // NB: before trusting its admin file: in a DATA_DIR others can write, anyone could plant one.
+        assertPrivateDataDir(config.dataDir);
         const service = await findService(config.dataDir);
         if (service) throw new ServiceHoldsDatabase(service);
       }

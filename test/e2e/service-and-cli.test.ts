@@ -1,6 +1,8 @@
-import { copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { notOwnerOnly } from '../support/file-modes';
 import { repoRoot, runCliProcess, runServiceExpectingExit, startServiceProcess, type ServiceProcess } from '../support/processes';
 
 jest.setTimeout(120_000);
@@ -110,8 +112,15 @@ describe('prod-access service and CLI on the embedded database', () => {
       await waitFor(() => service.output().split('policy reloaded').length > 2);
     });
 
+    it('keeps DATA_DIR and every file under it private to its owner while it runs', () => {
+      // Given the service started on a fresh DATA_DIR and wrote requests, approvals and grants
+      // Then every directory under it is 0700 and every file 0600
+      expect(notOwnerOnly(env.DATA_DIR ?? '')).toEqual([]);
+    });
+
     it('stops cleanly on SIGTERM', async () => {
       expect(await service.stop()).toBe(0);
+      expect(notOwnerOnly(env.DATA_DIR ?? '')).toEqual([]);
     });
   });
 
@@ -125,6 +134,29 @@ describe('prod-access service and CLI on the embedded database', () => {
     expect(grants.code).toBe(0);
     expect(grants.stdout).toContain('dave@example.com');
     expect(verified.code).toBe(0);
+  });
+
+  it('refuses to start, and the CLI to open it, when DATA_DIR is readable by others, printing the chmod that fixes it', async () => {
+    // Given the stopped service's DATA_DIR made world-readable
+    const dataDir = env.DATA_DIR ?? '';
+    chmodSync(dataDir, 0o755);
+
+    // When the service starts and the CLI opens it
+    const service = await runServiceExpectingExit(env);
+    const cli = await runCliProcess(['grants', 'list'], env);
+
+    // Then both refuse, on one line that names the fix
+    const fix = `chmod -R go-rwx ${dataDir}`;
+    expect(service.code).toBe(1);
+    expect(service.stderr).toContain(fix);
+    expect(service.stderr.trim().split('\n')).toHaveLength(1);
+    expect(cli.code).toBe(3); // EXIT_FAILED, as for a database it cannot reach
+    expect(cli.stderr).toContain(fix);
+    expect(cli.stdout).toBe('');
+
+    // And the printed command is the fix: the CLI works again
+    execFileSync('sh', ['-c', fix]);
+    expect((await runCliProcess(['grants', 'list'], env)).code).toBe(0);
   });
 });
 

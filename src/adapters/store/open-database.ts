@@ -9,6 +9,8 @@ import { drizzle as drizzlePglite } from 'drizzle-orm/pglite';
 import { migrate as migratePglite } from 'drizzle-orm/pglite/migrator';
 import pg from 'pg';
 import { StoreError } from '../../app/errors';
+import { ownerOnlyNodeFs } from './owner-only-node-fs';
+import { makePrivateDataDir, PGDATA } from './private-data-dir';
 import * as schema from './schema';
 
 /** The Drizzle database both drivers satisfy; adapters take this, never a driver-specific type. */
@@ -40,7 +42,7 @@ const MIGRATION_LOCK_KEY = 7_041_960_001;
  * Opens the store's database: PGlite under `<dataDir>/pgdata` when `databaseUrl` is unset,
  * PostgreSQL for a `postgres://` or `postgresql://` URL. Applies pending migrations unless told not to.
  * Throws `StoreError` `unavailable` when PostgreSQL cannot be reached, `locked` when another process
- * holds the PGlite data directory.
+ * holds the PGlite data directory, `exposed` when that directory is open to other users.
  */
 export async function openDatabase(options: OpenDatabaseOptions): Promise<Database> {
   const database = await connect(options);
@@ -108,11 +110,13 @@ async function connect(options: OpenDatabaseOptions): Promise<Database> {
 }
 
 async function openPgliteDirectory(dataDir: string): Promise<Database> {
-  const directory = path.resolve(dataDir, 'pgdata');
-  fs.mkdirSync(directory, { recursive: true });
+  // NB: checked before anything is written or opened there: a directory others could change may
+  // already have been tampered with.
+  const directory = path.join(makePrivateDataDir(dataDir), PGDATA);
+  fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
   const release = lockDirectory(directory);
   try {
-    const client = new PGlite(directory);
+    const client = new PGlite({ fs: ownerOnlyNodeFs(directory) });
     await client.waitReady;
     return pgliteDatabase(client, async () => release());
   } catch (error) {
@@ -142,7 +146,7 @@ function lockDirectory(directory: string): () => void {
   if (heldLocks.has(lockFile)) throw lockedError(directory, process.pid);
   for (let attempt = 0; attempt < 3; attempt++) {
     try {
-      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx' });
+      fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       heldLocks.add(lockFile);
       return () => {
         heldLocks.delete(lockFile);
