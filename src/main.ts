@@ -3,9 +3,38 @@ import { loadConfig } from './config/env';
 import { loadEnvFile, type EnvFileLoad } from './config/env-file';
 import { createLogger } from './config/logger';
 import { PolicyLoadError } from './service/open-app';
-import { startService, StartupError } from './service/start-service';
+import { startService, StartupAborted, StartupError, type RunningService } from './service/start-service';
 
+/** How long a shutdown may take before the process exits anyway (its lock and admin file are still removed). */
+const SHUTDOWN_DEADLINE_MS = 10_000;
+
+/**
+ * The service's entry point: `node dist/main.js` in production, `npm start` to try it. SIGTERM
+ * and SIGINT stop it cleanly at any moment, start-up included: a signal during start-up stops the
+ * start after its current step and closes what it opened; a shutdown that hangs past the deadline,
+ * or a second signal, ends the process at once, and exit hooks still remove its lock and admin file.
+ */
 async function main(): Promise<void> {
+  let signalled: NodeJS.Signals | undefined;
+  let stop: (() => void) | undefined;
+  const starting = new AbortController();
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      process.stderr.write(`prod-access: ${signal} again: exiting now\n`);
+      process.exit(1);
+    }
+    signalled = signal;
+    setTimeout(() => {
+      process.stderr.write(`prod-access: did not stop within ${SHUTDOWN_DEADLINE_MS / 1000} s of ${signal}: exiting now\n`);
+      process.exit(1);
+    }, SHUTDOWN_DEADLINE_MS).unref();
+    starting.abort();
+    stop?.();
+  };
+  // NB: first of all, so that no signal finds the default handler, which kills without cleaning up.
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
+
   // NB: whatever this process creates (the embedded database, its lock, the admin file) is born
   // readable by its owner only; the store also sets 0700/0600 itself, this closes the moment between.
   process.umask(0o077);
@@ -29,10 +58,14 @@ async function main(): Promise<void> {
       `read ${envFile.applied.length} setting(s) from ${envFile.file}${envFile.kept.length > 0 ? `; already set in the environment, so not taken from it: ${envFile.kept.join(', ')}` : ''}`,
     );
   }
-  let service;
+  let service: RunningService;
   try {
-    service = await startService(config, logger, { env: process.env });
+    service = await startService(config, logger, { env: process.env, abort: starting.signal });
   } catch (error) {
+    if (error instanceof StartupAborted) {
+      logger.info({ signal: signalled }, 'start-up interrupted; everything it had opened is closed');
+      process.exit(0);
+    }
     if (error instanceof StoreError && error.code === 'locked') {
       process.stderr.write(
         `prod-access: cannot start: another prod-access process already uses DATA_DIR ${config.dataDir} (${error.message}).\n` +
@@ -46,14 +79,11 @@ async function main(): Promise<void> {
       process.exit(1);
     }
     logger.fatal({ err: error }, 'prod-access failed to start');
-    process.exit(1);
+    process.exit(signalled ? 0 : 1);
   }
   const running = service;
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'shutting down');
+  stop = () => {
+    logger.info({ signal: signalled }, 'shutting down');
     running
       .close()
       .then(() => process.exit(0))
@@ -62,8 +92,8 @@ async function main(): Promise<void> {
         process.exit(1);
       });
   };
-  process.on('SIGTERM', () => stop('SIGTERM'));
-  process.on('SIGINT', () => stop('SIGINT'));
+  // NB: a signal that came during start-up is acted on now that there is something to close.
+  if (signalled) stop();
 }
 
 void main();

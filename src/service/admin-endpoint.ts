@@ -1,4 +1,5 @@
 import { randomBytes, timingSafeEqual } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { chmod, rm, writeFile } from 'node:fs/promises';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -99,8 +100,12 @@ export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownP
   const info: AdminFile = { pid: process.pid, port: (server.address() as AddressInfo).port, token };
   await writeFile(file, JSON.stringify(info), { mode: 0o600 });
   await chmod(file, 0o600);
+  // NB: gone even when the process exits without closing (a shutdown deadline, a second signal).
+  const onExit = () => rmSync(file, { force: true });
+  process.once('exit', onExit);
   return {
     close: async () => {
+      process.off('exit', onExit);
       await rm(file, { force: true });
       await new Promise<void>((resolve) => server.close(() => resolve()));
     },

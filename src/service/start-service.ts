@@ -19,6 +19,11 @@ export class StartupError extends Error {
   override readonly name = 'StartupError';
 }
 
+/** The start was asked to stop (a signal) before it finished; everything it had opened is closed. */
+export class StartupAborted extends Error {
+  override readonly name = 'StartupAborted';
+}
+
 export interface RunningService {
   readonly app: OpenedApp;
   readonly port: number;
@@ -31,6 +36,8 @@ export interface StartOptions {
   readonly providers?: readonly IamProvider[];
   /** The process environment, for providers' connection URLs (`process.env`). */
   readonly env: Readonly<Record<string, string | undefined>>;
+  /** Aborted (SIGTERM during start-up): the start stops after its current step and closes what it opened. */
+  readonly abort?: AbortSignal;
 }
 
 const origin: Origin = { via: 'service' };
@@ -40,6 +47,10 @@ const origin: Origin = { via: 'service' };
  * the embedded database the admin endpoint through which the CLI reaches it.
  */
 export async function startService(config: Config, logger: Logger, options: StartOptions): Promise<RunningService> {
+  const stopIfAsked = () => {
+    if (options.abort?.aborted) throw new StartupAborted('the start was interrupted');
+  };
+  stopIfAsked();
   const app = await openApp(config, logger, { origin, ...options, policyFrom: 'file' });
   // NB: this process's leases go last but one, once nothing of it can still be granting or
   // revoking: a clean stop leaves nothing for the next start to take for a crash.
@@ -66,7 +77,9 @@ export async function startService(config: Config, logger: Logger, options: Star
 
     // NB: before serving: live grants obey the policy now in force (it may have changed while the
     // service was down), and a process that starts after a crash or downtime revokes what is overdue.
+    stopIfAsked();
     await enforceAndLog(app, logger);
+    stopIfAsked();
     // NB: Slack checks its token before anything serves, so a bad token stops the start with a clear error.
     let notify = (): void => undefined;
     const slack = config.slack
@@ -79,7 +92,9 @@ export async function startService(config: Config, logger: Logger, options: Star
     const notifiers = [new LogNotifier(logger.child({ component: 'notices' })), ...(slack ? [new ChatNotifier(app.ctx, slack)] : [])];
     const started = new RevocationEngine(app.ctx, { notifiers });
     engine = started;
+    stopIfAsked();
     await started.start();
+    stopIfAsked();
     notify = () => {
       started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
     };
@@ -88,6 +103,7 @@ export async function startService(config: Config, logger: Logger, options: Star
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
     const port = await http.listen(config.port, config.host);
     closers.push(() => http.close());
+    stopIfAsked();
 
     if (app.database.dialect === 'pglite') {
       const admin = await startAdminEndpoint(app, config.dataDir, app.knownProviders, logger);

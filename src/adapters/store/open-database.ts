@@ -148,7 +148,12 @@ function lockDirectory(directory: string): () => void {
     try {
       fs.writeFileSync(lockFile, `${process.pid}\n`, { flag: 'wx', mode: 0o600 });
       heldLocks.add(lockFile);
+      // NB: a process that exits without closing (a shutdown deadline, a second signal) still
+      // leaves no lock behind; only a kill -9 or a crash of the runtime does, and that is taken over.
+      const onExit = () => fs.rmSync(lockFile, { force: true });
+      process.once('exit', onExit);
       return () => {
+        process.off('exit', onExit);
         heldLocks.delete(lockFile);
         fs.rmSync(lockFile, { force: true });
       };

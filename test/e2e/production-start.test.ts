@@ -1,0 +1,94 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { repoRoot } from '../support/processes';
+
+jest.setTimeout(180_000);
+
+// NB: the production build goes to .test-dist/, beside dist/ (the same depth, so the compiled code
+// finds migrations/ as dist/ does), never over a developer's own dist/.
+const outDir = path.join(repoRoot, '.test-dist');
+const main = path.join(outDir, 'main.js');
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** `node .test-dist/main.js` as a process manager runs it: one process, signalled directly. */
+function startProduction(dataDir: string) {
+  const child = spawn(process.execPath, [main], {
+    cwd: repoRoot,
+    env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
+  });
+  let output = '';
+  child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+  child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, exited };
+}
+
+async function until(condition: () => boolean, timeoutMs = 30_000, stepMs = 10): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error('condition not met in time');
+    await sleep(stepMs);
+  }
+}
+
+describe('the production command (node dist/main.js)', () => {
+  let dir: string;
+
+  beforeAll(async () => {
+    // Given the service built to plain JavaScript, as `npm run build` does
+    await promisify(execFile)(process.execPath, [require.resolve('typescript/bin/tsc'), '-p', 'tsconfig.build.json', '--outDir', outDir], { cwd: repoRoot });
+    dir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-prod-'));
+  });
+  afterAll(() => {
+    rmSync(dir, { recursive: true, force: true });
+    rmSync(outDir, { recursive: true, force: true });
+  });
+
+  it('runs without tsx and stops cleanly on SIGTERM while serving', async () => {
+    const dataDir = path.join(dir, 'serving');
+    const service = startProduction(dataDir);
+    await until(() => service.output().includes('prod-access listening on'));
+    expect(existsSync(path.join(dataDir, 'admin.json'))).toBe(true);
+
+    service.child.kill('SIGTERM');
+
+    expect(await service.exited).toBe(0);
+    expect(service.output()).not.toContain('did not stop within');
+    expect(existsSync(path.join(dataDir, 'pgdata.lock'))).toBe(false);
+    expect(existsSync(path.join(dataDir, 'admin.json'))).toBe(false);
+  });
+
+  it.each(['SIGTERM', 'SIGINT'] as const)('stops cleanly on %s during start-up, leaving no lock or admin file', async (signal) => {
+    // Given a database made by an earlier run (a restart: the start a process manager interrupts)
+    const dataDir = path.join(dir, `starting-${signal}`);
+    const first = startProduction(dataDir);
+    await until(() => first.output().includes('prod-access listening on'));
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+
+    // And a start that has taken the database's lock but is not serving yet
+    const service = startProduction(dataDir);
+    await until(() => existsSync(path.join(dataDir, 'pgdata.lock')), 30_000, 2);
+    expect(service.output()).not.toContain('prod-access listening on');
+
+    // When the process manager signals it
+    service.child.kill(signal);
+
+    // Then it exits cleanly and leaves nothing behind
+    const code = await service.exited;
+    expect({ code, output: service.output() }).toEqual({ code: 0, output: expect.stringContaining('start-up interrupted') });
+    expect(service.output()).not.toContain('did not stop within');
+    expect(existsSync(path.join(dataDir, 'pgdata.lock'))).toBe(false);
+    expect(existsSync(path.join(dataDir, 'admin.json'))).toBe(false);
+
+    // And the next start opens the database at once
+    const next = startProduction(dataDir);
+    await until(() => next.output().includes('prod-access listening on'));
+    next.child.kill('SIGTERM');
+    expect(await next.exited).toBe(0);
+  });
+});
