@@ -6,6 +6,7 @@ import os from 'node:os';
 import { openDatabase } from '../src/adapters/store/open-database';
 import { createPgliteDatabase, createPostgresDatabase } from '../test/support/test-database';
 import { benchAuditLog } from './audit-log';
+import { benchBodyFlood } from './bodies';
 import { benchRevocationLateness } from './revocation';
 import { benchSlackAck } from './slack-ack';
 
@@ -14,13 +15,14 @@ const VERIFY = Number(process.env.BENCH_VERIFY_EVENTS ?? 100_000);
 const GRANTS = Number(process.env.BENCH_GRANTS ?? 10_000);
 const DUE = Number(process.env.BENCH_DUE_GRANTS ?? 1_000);
 const COMMANDS = Number(process.env.BENCH_SLACK_COMMANDS ?? 2_000);
+const BODIES = Number(process.env.BENCH_BODIES ?? 400);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(`prod-access benchmarks — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`);
   console.log(`audit log: ${fmt(APPENDS)} appends (one event per transaction), then verify over ${fmt(VERIFY)} events\n`);
-  // NB: `npm run bench -- audit` (or `revocation`, `slack`) runs one part only.
+  // NB: `npm run bench -- audit` (or `revocation`, `slack`, `bodies`) runs one part only.
   const only = process.argv[2];
   for (const [name, open] of only !== undefined && only !== 'audit' ? [] : [
     ['PGlite', createPgliteDatabase],
@@ -60,6 +62,17 @@ async function main(): Promise<void> {
     console.log(`prod-access p50 ${ms(f.bot.p50).padStart(9)}, p99 ${ms(f.bot.p99).padStart(9)}, max ${ms(f.bot.max).padStart(9)}, non-200: ${f.bot.failures}`);
     console.log(`bare Bolt   p50 ${ms(f.bare.p50).padStart(9)}, p99 ${ms(f.bare.p99).padStart(9)}, max ${ms(f.bare.max).padStart(9)}, non-200: ${f.bare.failures}`);
     console.log(`ratio       p50 ${(f.bot.p50 / f.bare.p50).toFixed(2)}, p99 ${(f.bot.p99 / f.bare.p99).toFixed(2)} (target ≤ 1.5; Slack allows 3,000 ms)`);
+  }
+
+  if (only === undefined || only === 'bodies') {
+    // NB: 3 MiB: under Bolt's own 4 MB limit, so without a limit of ours each body is buffered whole.
+    const bodyBytes = 3 * 1024 * 1024;
+    console.log(`\nunsigned body flood: ${fmt(BODIES)} POSTs of 3 MiB to /slack/events, 50 at a time (half with Content-Length, half chunked), service in a process of its own, PostgreSQL`);
+    const f = await benchBodyFlood({ total: BODIES, concurrency: 50, bodyBytes, maxSeconds: 120 });
+    const mib = (n: number) => `${n.toFixed(0)} MiB`;
+    console.log(`service RSS   before ${mib(f.rssBeforeMiB).padStart(8)}, highest during ${mib(f.rssMaxDuringMiB).padStart(8)}, after ${mib(f.rssAfterMiB).padStart(8)}`);
+    console.log(`service peak  before ${mib(f.peakBeforeMiB).padStart(8)}, after ${mib(f.peakAfterMiB).padStart(8)} (VmHWM, start-up included)`);
+    console.log(`answers ${Object.entries(f.statuses).map(([s, n]) => `${s}: ${fmt(n)}`).join(', ')}; ${fmt(f.sentMiB)} MiB written by the clients in ${f.seconds.toFixed(1)} s`);
   }
 }
 

@@ -57,10 +57,16 @@ export function assertPrivateDataDir(dataDir: string): void {
   const foreign = entries.filter((e) => e.stat.uid !== uid);
   const first = foreign[0];
   if (first) {
+    const owner = first.stat.uid;
+    // NB: as root, taking the directory over would lock the service's own user out of it: the fix
+    // is to run as the owner (root running the CLI on a service's DATA_DIR is the usual case).
+    const fix =
+      uid === 0
+        ? `run prod-access as its owner, not as root, e.g. with: sudo -u '#${owner}' …`
+        : `run prod-access as uid ${owner}, or give the directory to uid ${uid} with: chown -R ${uid} ${shellQuote(root)}`;
     throw new StoreError(
       'exposed',
-      `the embedded database in DATA_DIR ${root} must belong to the user running prod-access (uid ${uid}), but ${first.path} belongs to uid ${first.stat.uid}` +
-        `${more(foreign.length)}; run prod-access as uid ${first.stat.uid}, or take the directory over with: chown -R ${uid} ${shellQuote(root)}`,
+      `the embedded database in DATA_DIR ${root} must belong to the user running prod-access (uid ${uid}), but ${first.path} belongs to uid ${owner}${more(foreign.length)}; ${fix}`,
     );
   }
   // NB: symbolic links have mode 0777 on Linux and are not followed: their own bits mean nothing.
