@@ -2,7 +2,10 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export const repoRoot = path.resolve(__dirname, '../..');
-const tsxCli = require.resolve('tsx/cli');
+// NB: node with tsx's loader, not the tsx CLI: the CLI runs the program in a child of its own and
+// relays signals with a SIGKILL after a few tens of ms, so a busy child was sometimes killed
+// instead of stopping cleanly (exit 143), and a signal reached the wrapper, not the service.
+const withTsx = ['--import', 'tsx'];
 
 export interface RunResult {
   readonly code: number | null;
@@ -19,7 +22,7 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
 /** Runs `prod-access <args>` as a separate process, as an operator would. */
 export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/cli/index.ts'), ...args], { cwd: repoRoot, env: baseEnv({ LOG_LEVEL: 'warn', ...env }) });
+    const child = spawn(process.execPath, [...withTsx, path.join(repoRoot, 'src/cli/index.ts'), ...args], { cwd: repoRoot, env: baseEnv({ LOG_LEVEL: 'warn', ...env }) });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -41,7 +44,7 @@ export interface ServiceProcess {
 /** Starts `npm start`'s entry point as a separate process and waits until it listens. */
 export function startServiceProcess(env: Record<string, string>): Promise<ServiceProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
+    const child = spawn(process.execPath, [...withTsx, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
     let output = '';
     const exited = new Promise<number | null>((r) => child.on('exit', (code) => r(code)));
     const onData = (d: Buffer) => {
@@ -70,7 +73,7 @@ export function startServiceProcess(env: Record<string, string>): Promise<Servic
 /** Runs the service entry point expecting it to refuse to start; resolves with its exit and output. */
 export function runServiceExpectingExit(env: Record<string, string>): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [tsxCli, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
+    const child = spawn(process.execPath, [...withTsx, path.join(repoRoot, 'src/main.ts')], { cwd: repoRoot, env: baseEnv({ PORT: '0', HOST: '127.0.0.1', ...env }) });
     let stdout = '';
     let stderr = '';
     const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
