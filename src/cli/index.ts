@@ -3,7 +3,10 @@ import { providerKinds } from '../adapters/iam/provider-kinds';
 import { processOperator } from '../adapters/os/cli-operator';
 import { assertPrivateDataDir } from '../adapters/store/private-data-dir';
 import { StoreError } from '../app/errors';
-import { loadConfig } from '../config/env';
+import { LogLevel, WebClient } from '@slack/web-api';
+import { checkSlackSetup, type SetupFinding } from '../adapters/chat/slack/slack-doctor';
+import { loadConfig, type Config } from '../config/env';
+import type { Policy } from '../domain/policy';
 import { loadEnvFile } from '../config/env-file';
 import { createLogger } from '../config/logger';
 import type { AdminFile } from '../service/admin-endpoint';
@@ -53,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     io,
     operator,
     knownProviders: KNOWN_PROVIDERS,
+    ...(config.slack ? { checkSlack: slackChecker(config.slack) } : {}),
     app: async () => {
       if (opened) return opened;
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the
@@ -91,6 +95,11 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await opened?.close();
   }
+}
+
+/** `doctor`'s Slack check, with the token and Web API URL the service would use. */
+function slackChecker(slack: NonNullable<Config['slack']>): (policy: Policy) => Promise<SetupFinding[]> {
+  return (policy) => checkSlackSetup(new WebClient(slack.botToken, { ...(slack.apiUrl ? { slackApiUrl: slack.apiUrl } : {}), retryConfig: { retries: 2 }, logLevel: LogLevel.ERROR }), policy);
 }
 
 /** A service that is starting holds the lock before it writes its admin file: give it a moment. */

@@ -14,7 +14,8 @@ import type { Outcome } from '../app/outcome';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
 import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
-import { parsePolicy } from '../domain/policy';
+import { parsePolicy, type LoadedPolicy, type Policy } from '../domain/policy';
+import type { SetupFinding } from '../adapters/chat/slack/slack-doctor';
 import { parseEmail, type Email } from '../domain/email';
 import { parseRequestId, type RequestId } from '../domain/request-id';
 import type { AccessRequest } from '../domain/access-request';
@@ -48,6 +49,8 @@ export interface CliEnv {
   readonly operator: CliOperator;
   /** Provider kinds for `policy validate` when no app is open. */
   readonly knownProviders: readonly string[];
+  /** `doctor`: checks a policy against the Slack workspace the configured token reaches; absent when Slack is not configured. */
+  readonly checkSlack?: (policy: Policy) => Promise<readonly SetupFinding[]>;
 }
 
 class CliExit extends Error {
@@ -146,17 +149,24 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .description('check a policy file and list every problem with its path')
     .argument('[file]', 'policy file (default: POLICY_FILE)')
     .action(async (file: string | undefined) => {
-      const path = file ?? process.env.POLICY_FILE ?? 'manifests/policy.example.yaml';
-      let text: string;
-      try {
-        text = await readFile(path, 'utf8');
-      } catch (error) {
-        throw new CliExit(EXIT_REFUSED, `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
-      const parsed = parsePolicy(text, env.knownProviders);
-      if (!parsed.ok) throw new CliExit(EXIT_REFUSED, `${path} is invalid:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}`);
-      const roles = [...parsed.loaded.policy.roles.keys()];
-      await io.out(`${path} is valid: ${roles.length} role${roles.length === 1 ? '' : 's'} (${roles.join(', ')}), sha256 ${parsed.loaded.sha256}\n`);
+      const { path, loaded } = await readPolicyFile(file, env.knownProviders);
+      const roles = [...loaded.policy.roles.keys()];
+      await io.out(`${path} is valid: ${roles.length} role${roles.length === 1 ? '' : 's'} (${roles.join(', ')}), sha256 ${loaded.sha256}\n`);
+    });
+
+  program
+    .command('doctor')
+    .description('check the configuration against what it will meet: the policy file, and the Slack workspace (token, scopes, channels, people, user groups)')
+    .argument('[file]', 'policy file (default: POLICY_FILE)')
+    .action(async (file: string | undefined) => {
+      const { path, loaded } = await readPolicyFile(file, env.knownProviders);
+      await io.out(`ok    policy ${path}: valid, ${loaded.policy.roles.size} role(s)\n`);
+      if (!env.checkSlack) return void (await io.out('-     Slack: SLACK_BOT_TOKEN is not set, so there is nothing to check (README, "Slack")\n'));
+      const findings = await env.checkSlack(loaded.policy);
+      for (const f of findings) await io.out(`${f.ok ? 'ok   ' : 'FIX  '} ${f.subject}: ${f.message}\n`);
+      const problems = findings.filter((f) => !f.ok).length;
+      if (problems > 0) throw new CliExit(EXIT_REFUSED, `${problems} problem${problems === 1 ? '' : 's'} to fix (marked FIX above)`);
+      await io.out('everything checked is in order\n');
     });
 
   program
@@ -307,6 +317,20 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     });
 
   return program;
+}
+
+/** Reads and validates a policy file (default: POLICY_FILE); a refusal lists every problem. */
+async function readPolicyFile(file: string | undefined, knownProviders: readonly string[]): Promise<{ path: string; loaded: LoadedPolicy }> {
+  const path = file ?? process.env.POLICY_FILE ?? 'manifests/policy.example.yaml';
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new CliExit(EXIT_REFUSED, `${path}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  const parsed = parsePolicy(text, knownProviders);
+  if (!parsed.ok) throw new CliExit(EXIT_REFUSED, `${path} is invalid:\n${parsed.errors.map((e) => `  - ${e}`).join('\n')}`);
+  return { path, loaded: parsed.loaded };
 }
 
 async function verifyFile(file: string, head: { seq: number; hash: string } | undefined) {
