@@ -74,7 +74,7 @@ async function main(): Promise<void> {
       );
       process.exit(1);
     }
-    if (error instanceof PolicyLoadError || error instanceof StartupError || (error instanceof StoreError && error.code === 'exposed')) {
+    if (error instanceof PolicyLoadError || error instanceof StartupError || (error instanceof StoreError && (error.code === 'exposed' || error.code === 'missing_database' || error.code === 'unavailable'))) {
       process.stderr.write(`prod-access: cannot start: ${error.message}\n`);
       process.exit(1);
     }

@@ -1,7 +1,7 @@
 /** Failures (not refusals): a few coded classes that keep their cause (STYLE §8). */
 
 /** `exposed`: the embedded database's directory is open to other users (or owned by one); the message names the fix. */
-export const storeErrorCodes = ['duplicate_id', 'version_conflict', 'unavailable', 'locked', 'exposed'] as const;
+export const storeErrorCodes = ['duplicate_id', 'version_conflict', 'unavailable', 'locked', 'exposed', 'missing_database'] as const;
 export type StoreErrorCode = (typeof storeErrorCodes)[number];
 
 export class StoreError extends Error {
@@ -64,6 +64,7 @@ export function describeFailure(error: unknown): string {
         return `The database is unavailable (${error.message}). Nothing was changed; try again shortly.`;
       case 'locked':
       case 'exposed':
+      case 'missing_database':
         return error.message;
       case 'version_conflict':
       case 'duplicate_id':

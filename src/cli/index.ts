@@ -57,7 +57,7 @@ async function main(argv: string[]): Promise<number> {
     operator,
     knownProviders: KNOWN_PROVIDERS,
     ...(config.slack ? { checkSlack: slackChecker(config.slack) } : {}),
-    app: async () => {
+    app: async (options) => {
       if (opened) return opened;
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the
       // command runs inside it; only when none does does the CLI open DATA_DIR itself.
@@ -68,7 +68,9 @@ async function main(argv: string[]): Promise<number> {
         if (service) throw new ServiceHoldsDatabase(service);
       }
       try {
-        opened = await openApp(config, logger, { origin: { via: 'cli', osUser: operator.osUser, osUserFrom: operator.osUserFrom }, env: process.env, policyFrom: 'in-force' });
+        opened = await openApp(config, logger, { origin: { via: 'cli', osUser: operator.osUser, osUserFrom: operator.osUserFrom }, env: process.env, policyFrom: 'in-force', create: options?.create === true });
+        // NB: said on stderr, so scripts reading stdout are unaffected: which data this answer comes from.
+        if (!config.databaseUrl) io.err(`prod-access: no service is running on DATA_DIR ${config.dataDir}; using its embedded database directly\n`);
       } catch (error) {
         const service = error instanceof StoreError && error.code === 'locked' ? await waitForService(config.dataDir) : undefined;
         if (service) throw new ServiceHoldsDatabase(service);

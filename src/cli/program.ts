@@ -39,8 +39,11 @@ export interface CliIo {
 /** What the commands run against; the entry point decides where the app lives. */
 export interface CliEnv {
   readonly io: CliIo;
-  /** The app's use-case context (database, policy, providers), opened on first use. */
-  app(): Promise<{ readonly ctx: AppContext }>;
+  /**
+   * The app's use-case context (database, policy, providers), opened on first use. An embedded
+   * database that does not exist yet is created only when `create` says so (`migrate`).
+   */
+  app(options?: { readonly create?: boolean }): Promise<{ readonly ctx: AppContext }>;
   /**
    * The operating-system user running the command, as the entry point established it (the process's
    * own user, or the owner of the client's socket), never as a client claims it. Recorded on every
@@ -139,7 +142,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .command('migrate')
     .description('apply pending database migrations (also done on every start)')
     .action(async () => {
-      await env.app();
+      await env.app({ create: true });
       await io.out('database is up to date\n');
     });
 

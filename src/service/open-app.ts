@@ -51,6 +51,8 @@ export interface OpenAppOptions {
    * only when none was ever recorded is `POLICY_FILE` loaded and recorded.
    */
   readonly policyFrom?: 'file' | 'in-force';
+  /** Create the embedded database if DATA_DIR has none (default true; the CLI only for `migrate`). */
+  readonly create?: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ export interface OpenAppOptions {
  */
 export async function openApp(config: Config, logger: Logger, options: OpenAppOptions): Promise<OpenedApp> {
   const clock = options.clock ?? systemClock;
-  const database = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir });
+  const database = await openDatabase({ ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}), dataDir: config.dataDir, create: options.create !== false });
   let policy: PolicySource | undefined;
   // NB: the providers exist before the policy (its validation needs their kinds), so the login
   // mapping reads the policy late, at grant time, when it is always set.

@@ -1,11 +1,11 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { repoRoot } from '../support/processes';
 
-jest.setTimeout(180_000);
+jest.setTimeout(400_000);
 
 // NB: the production build goes to .test-dist/, beside dist/ (the same depth, so the compiled code
 // finds migrations/ as dist/ does), never over a developer's own dist/.
@@ -14,12 +14,15 @@ const main = path.join(outDir, 'main.js');
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
+const started: ChildProcess[] = [];
+
 /** `node .test-dist/main.js` as a process manager runs it: one process, signalled directly. */
 function startProduction(dataDir: string) {
   const child = spawn(process.execPath, [main], {
     cwd: repoRoot,
     env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: '', DATA_DIR: dataDir, PORT: '0', HOST: '127.0.0.1', LOG_LEVEL: 'info' },
   });
+  started.push(child);
   let output = '';
   child.stdout.on('data', (d: Buffer) => (output += d.toString()));
   child.stderr.on('data', (d: Buffer) => (output += d.toString()));
@@ -27,7 +30,8 @@ function startProduction(dataDir: string) {
   return { child, output: () => output, exited };
 }
 
-async function until(condition: () => boolean, timeoutMs = 30_000, stepMs = 10): Promise<void> {
+// NB: generous: a fresh embedded database on a loaded 2-core machine has taken over 30 s to start.
+async function until(condition: () => boolean, timeoutMs = 120_000, stepMs = 10): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error('condition not met in time');
@@ -44,6 +48,8 @@ describe('the production command (node dist/main.js)', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-prod-'));
   });
   afterAll(() => {
+    // NB: a test that failed half-way leaves no service running behind it.
+    for (const child of started) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
     rmSync(dir, { recursive: true, force: true });
     rmSync(outDir, { recursive: true, force: true });
   });
@@ -72,7 +78,7 @@ describe('the production command (node dist/main.js)', () => {
 
     // And a start that has taken the database's lock but is not serving yet
     const service = startProduction(dataDir);
-    await until(() => existsSync(path.join(dataDir, 'pgdata.lock')), 30_000, 2);
+    await until(() => existsSync(path.join(dataDir, 'pgdata.lock')), 120_000, 2);
     expect(service.output()).not.toContain('prod-access listening on');
 
     // When the process manager signals it

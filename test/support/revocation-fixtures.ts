@@ -3,6 +3,7 @@ import { approveRequest } from '../../src/app/approve-request';
 import type { Outcome } from '../../src/app/outcome';
 import { requestAccess } from '../../src/app/request-access';
 import type { AccessRequest } from '../../src/domain/access-request';
+import { SYSTEM_ACTOR, type AuditEvent } from '../../src/domain/audit-event';
 import type { Minutes } from '../../src/domain/duration';
 import { email } from '../../src/domain/email';
 import type { RequestId } from '../../src/domain/request-id';
@@ -90,9 +91,15 @@ export async function insertActiveGrants(h: Harness, count: number, provider: st
   const CHUNK = 250;
   for (let start = 0; start < count; start += CHUNK) {
     await h.ctx.store.transaction(async (tx) => {
+      // NB: with the events that create such rows, as the use cases write them, so the log and
+      // the state agree (`audit verify` checks that every request and grant has its event).
+      const events: AuditEvent[] = [];
       for (let i = start; i < Math.min(count, start + CHUNK); i++) {
         const id = h.ctx.ids.newRequestId();
         ids.push(id);
+        const requester = `user${i}@example.com`;
+        events.push({ action: 'request_opened', actor: requester, requestId: id, data: { role: 'bulk-role', policySha } });
+        events.push({ action: 'access_granted', actor: SYSTEM_ACTOR, requestId: id, data: { role: 'bulk-role', expiresAt: expiresAt.toISOString(), policySha } });
         await tx.insertRequest({
           id,
           kind: 'access',
@@ -113,6 +120,7 @@ export async function insertActiveGrants(h: Harness, count: number, provider: st
           version: 0,
         });
       }
+      await tx.appendAudit(events, grantedAt);
     });
   }
   return ids;

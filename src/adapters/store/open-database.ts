@@ -28,6 +28,11 @@ export type OpenDatabaseOptions = (
 ) & {
   /** Apply pending migrations before returning (default true). */
   readonly migrate?: boolean;
+  /**
+   * Create the embedded database when DATA_DIR has none (default true: the service). The CLI says
+   * false, so a CLI pointed at the wrong DATA_DIR says so instead of answering from an empty database.
+   */
+  readonly create?: boolean;
   /** Errors of idle pooled connections (PostgreSQL restarted, network cut); the next query reconnects. */
   readonly onConnectionError?: (error: Error) => void;
 };
@@ -51,10 +56,27 @@ export async function openDatabase(options: OpenDatabaseOptions): Promise<Databa
       await migrate(database);
     } catch (error) {
       await database.close().catch(() => undefined);
-      throw error;
+      throw 'databaseUrl' in options && options.databaseUrl ? namedMissingDatabase(error, options.databaseUrl) : error;
     }
   }
   return database;
+}
+
+/** PostgreSQL's "database … does not exist" (3D000), as a sentence that says how to create it. */
+function namedMissingDatabase(error: unknown, databaseUrl: string): unknown {
+  if (sqlState(error) !== '3D000' && sqlState((error as { cause?: unknown }).cause) !== '3D000') return error;
+  // NB: named from the URL without its password.
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, '')) || decodeURIComponent(url.username) || 'postgres';
+  const user = decodeURIComponent(url.username) || 'postgres';
+  const host = url.hostname || 'localhost';
+  const port = url.port || '5432';
+  return new StoreError(
+    'missing_database',
+    `DATABASE_URL names database "${name}" on ${host}:${port}, which does not exist. Create it (empty; prod-access creates its tables): ` +
+      `createdb -h ${host} -p ${port} -U ${user} ${name}  (or, in psql: CREATE DATABASE "${name}";), or correct DATABASE_URL`,
+    { cause: error },
+  );
 }
 
 /** Applies pending migrations from `MIGRATIONS_FOLDER`; on PostgreSQL, one replica at a time. */
@@ -89,7 +111,7 @@ export async function migrate(database: Database): Promise<void> {
 async function connect(options: OpenDatabaseOptions): Promise<Database> {
   if ('pglite' in options) return pgliteDatabase(options.pglite, async () => undefined);
   const url = options.databaseUrl?.trim();
-  if (!url) return openPgliteDirectory(options.dataDir);
+  if (!url) return openPgliteDirectory(options.dataDir, options.create !== false);
   if (!/^postgres(?:ql)?:\/\//i.test(url)) {
     // NB: only the scheme is echoed: the rest of a URL may hold a password.
     const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(url)?.[1];
@@ -109,7 +131,14 @@ async function connect(options: OpenDatabaseOptions): Promise<Database> {
   return { dialect: 'postgres', db, client: pool, close: () => pool.end() };
 }
 
-async function openPgliteDirectory(dataDir: string): Promise<Database> {
+async function openPgliteDirectory(dataDir: string, create: boolean): Promise<Database> {
+  if (!create && !fs.existsSync(path.join(path.resolve(dataDir), PGDATA, 'PG_VERSION'))) {
+    throw new StoreError(
+      'missing_database',
+      `there is no prod-access database in DATA_DIR ${path.resolve(dataDir)}. If the service runs with another DATA_DIR (see its start-up log, or .env), ` +
+        'set the same one here; to create a new, empty database in this one, run `prod-access migrate`',
+    );
+  }
   // NB: checked before anything is written or opened there: a directory others could change may
   // already have been tampered with.
   const directory = path.join(makePrivateDataDir(dataDir), PGDATA);
