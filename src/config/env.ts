@@ -59,10 +59,15 @@ export interface Config {
   /** Set when SLACK_BOT_TOKEN is. */
   readonly slack?: {
     readonly botToken: string;
+    /** HTTP mode: requests to `/slack/events` are verified with it. */
     readonly signingSecret?: string;
+    /** Socket Mode (preferred when set): no public URL needed. */
     readonly appToken?: string;
+    /** The Web API base URL, `https://slack.com/api/` unless a proxy or a test says otherwise. */
     readonly apiUrl?: string;
+    /** The workspace (`T…`) whose members count; must be the bot token's own. Default: the token's. */
     readonly teamId?: string;
+    /** An Enterprise Grid organisation (`E…`) whose members count; must be the token's own. */
     readonly enterpriseId?: string;
   };
 }

@@ -5,6 +5,7 @@ import { toBoltLogger } from './bolt-logger';
 import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppContext } from '../../../app/app-context';
+import type { Config } from '../../../config/env';
 import { approveRequest } from '../../../app/approve-request';
 import type { ApprovalCard } from '../../../app/chat/approval-card';
 import { parseChatCommand } from '../../../app/chat/chat-command';
@@ -26,19 +27,7 @@ import { escapeMrkdwn, fitSection, mrkdwn } from './mrkdwn';
 import { isOurWorkspace, SlackDirectory, type SlackWorkspace } from './slack-identity';
 
 /** What `npm start` reads from the environment for Slack (see .env.example). */
-export interface SlackSettings {
-  readonly botToken: string;
-  /** HTTP mode: requests to `/slack/events` are verified with it. */
-  readonly signingSecret?: string;
-  /** Socket Mode (preferred when set): no public URL needed. */
-  readonly appToken?: string;
-  /** The Web API base URL, `https://slack.com/api/` unless a proxy or a test says otherwise. */
-  readonly apiUrl?: string;
-  /** The workspace (`T…`) whose members count; must be the bot token's own. Default: the token's. */
-  readonly teamId?: string;
-  /** An Enterprise Grid organisation (`E…`) whose members count; must be the token's own. */
-  readonly enterpriseId?: string;
-}
+export type SlackSettings = NonNullable<Config['slack']>;
 
 export interface SlackHooks {
   /** Something changed in the database: deliver notices now rather than at the next sweep. */
