@@ -1,7 +1,6 @@
 import type { AccessRequest } from '../domain/access-request';
 import { grantFailedAlert } from '../domain/alert';
-import { addMinutes } from '../domain/duration';
-import { markGrantFailed, markGranted } from '../domain/lifecycle/grant';
+import { grantWindow, markGrantFailed, markGranted } from '../domain/lifecycle/grant';
 import { retryDelayMs } from '../domain/retry-backoff';
 import type { GrantSpec, IamProvider } from '../ports/iam-provider';
 import type { AppContext } from './app-context';
@@ -55,9 +54,22 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
     return { ok: false, refusal: { code: 'not_pending', message: `Request ${id} is not approved, so it cannot be granted.` } };
   }
   const log = ctx.logger.child({ requestId: id, provider: request.resource.provider });
+  // NB: the policy in force now governs the grant, not the one the request was opened or approved
+  // under: a retry hours later may find the role's maximum lowered, or the role gone.
   const loaded = ctx.policy.current();
+  const role = loaded.policy.roles.get(request.role);
+  if (!role) {
+    log.info('the role left the policy before the grant; nothing is granted and the request ends');
+    const now = ctx.clock.now();
+    return ctx.store.transaction(async (tx) => {
+      const current = await tx.lockRequest(id);
+      if (!current) return notFound(id);
+      const ended = markGrantFailed(current, `role ${request.role} is no longer in the policy, so nothing was granted`, now, 'policy_changed');
+      return commitTransition(tx, ended, origin, loaded.sha256, now);
+    });
+  }
   try {
-    await providerFor(ctx, request).grant(grantSpecOf(request, addMinutes(ctx.clock.now(), request.duration)));
+    await providerFor(ctx, request).grant(grantSpecOf(request, grantWindow(request, role.maxDuration, ctx.clock.now()).expiresAt));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const permanent = error instanceof ProviderError && error.code !== 'unavailable';
@@ -82,7 +94,7 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
   const outcome = await ctx.store.transaction(async (tx) => {
     const current = await tx.lockRequest(id);
     if (!current) return notFound(id);
-    return commitTransition(tx, markGranted(current, now), origin, loaded.sha256, now);
+    return commitTransition(tx, markGranted(current, role.maxDuration, now), origin, loaded.sha256, now);
   });
   if (outcome.ok && outcome.changed) log.info({ expiresAt: outcome.value.grant?.expiresAt }, 'access granted');
   return outcome;

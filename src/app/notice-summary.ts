@@ -46,8 +46,13 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       return line(`${who} cancelled request ${id} for ${role}`);
     case 'request_timed_out':
       return line(`Request ${id} for ${role} by ${who} timed out without a decision`, { tellRequester: true });
-    case 'access_granted':
-      return line(`${who} was granted ${d.breakGlass ? 'break-glass ' : ''}${role} until ${str(d.expiresAt)} (request ${id}${ticket})${d.breakGlass ? '' : approvedBy}`, { tellRequester: true });
+    case 'access_granted': {
+      // NB: a grant capped by a maximum lowered after the request was made says so, or the requester
+      // would plan on time they do not have.
+      const capped = (d.capped ?? undefined) as { requested?: unknown; maxDuration?: unknown } | undefined;
+      const cap = capped ? `; granted for ${str(d.duration)}, not the ${str(capped.requested)} asked: the policy's maximum for ${role} is now ${str(capped.maxDuration)}` : '';
+      return line(`${who} was granted ${d.breakGlass ? 'break-glass ' : ''}${role} until ${str(d.expiresAt)} (request ${id}${ticket})${cap}${d.breakGlass ? '' : approvedBy}`, { tellRequester: true });
+    }
     case 'grant_failed':
       return line(`Granting ${role} to ${who} failed (request ${id}): ${str(d.error)}`, { tellRequester: true });
     case 'grant_extended':

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { parseDocument } from 'yaml';
+import { isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, type Minutes } from './duration';
 import { parseEmail, type Email } from './email';
@@ -120,27 +120,28 @@ const roleSchema = z.strictObject({
     .optional(),
 });
 
+const businessHoursSchema = z
+  .strictObject({
+    days: z.array(z.enum(weekdays)).min(1),
+    start: z.string().regex(CLOCK_TIME, 'must be a time like 08:00'),
+    end: z.string().regex(CLOCK_TIME, 'must be a time like 19:00'),
+  })
+  .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '19:00' });
+
+const groupSchema = z.strictObject({ members: z.array(memberPattern), slackUsergroup: z.string().optional() });
+
+const identitySchema = z.record(z.string(), z.string().min(1).max(MAX_PRINCIPAL_ID, `must be at most ${MAX_PRINCIPAL_ID} characters`));
+
 const policySchema = z.strictObject({
   version: z.literal(1),
   timezone: timezone.default('UTC'),
-  businessHours: z
-    .strictObject({
-      days: z.array(z.enum(weekdays)).min(1),
-      start: z.string().regex(CLOCK_TIME, 'must be a time like 08:00'),
-      end: z.string().regex(CLOCK_TIME, 'must be a time like 19:00'),
-    })
-    .default({ days: ['mon', 'tue', 'wed', 'thu', 'fri'], start: '08:00', end: '19:00' }),
+  businessHours: businessHoursSchema,
   channels: z.strictObject({ approvals: channelIds.default({}), security: channelIds.default({}) }).default({ approvals: {}, security: {} }),
-  groups: z.record(
-    z.string().regex(GROUP_NAME, 'group names are lower-case letters, digits, dot, dash and underscore'),
-    z.strictObject({ members: z.array(memberPattern), slackUsergroup: z.string().optional() }),
-  ),
+  groups: z.record(z.string().regex(GROUP_NAME, 'group names are lower-case letters, digits, dot, dash and underscore'), groupSchema),
   /** People who may revoke anyone's access early (besides the requester and the role's approvers). */
   admins: z.array(principalRef).default([]),
   /** Per person (e-mail), their own principal id at each provider kind, e.g. `{ postgres: dave }`. */
-  identities: z
-    .record(z.string(), z.record(z.string(), z.string().min(1).max(MAX_PRINCIPAL_ID, `must be at most ${MAX_PRINCIPAL_ID} characters`)))
-    .default({}),
+  identities: z.record(z.string(), identitySchema).default({}),
   /**
    * People whose chat account is a guest or an app user (Slack multi- and single-channel guests)
    * and who may still act: exact addresses only. Everyone else must be a full member.
@@ -214,7 +215,8 @@ export function policySha256(text: string): string {
 
 /**
  * Parses and validates a policy file. Every error names its path and what is wrong, e.g.
- * `roles.prod-db.maxDuration: "5x" is not a duration like 30m, 2h or 1d`.
+ * `roles.prod-db.maxDuration: "5x" is not a duration like 30m, 2h or 1d`, and all of them come at
+ * once, in the order they appear in the file.
  * `knownProviders` lists the provider kinds this process can serve; any other is an error.
  */
 export function parsePolicy(text: string, knownProviders: readonly string[]): PolicyParse {
@@ -224,104 +226,193 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     return { ok: false, errors: doc.errors.map((e) => `YAML: ${(e.message.split('\n')[0] ?? '').replace(/:$/, '')}`) };
   }
   const raw: unknown = doc.toJS();
-  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+  if (!isRecord(raw)) {
     return { ok: false, errors: ['(top level): the policy must be a YAML mapping with version, groups and roles'] };
   }
   const result = policySchema.safeParse(raw, { reportInput: true });
-  if (!result.success) {
-    return { ok: false, errors: result.error.issues.map(formatIssue) };
+  // NB: zod names every bad field, but the checks between fields need parsed values: they run on
+  // each part that parses on its own, so one pass names a bad duration and an unknown group alike.
+  const problems = [...(result.success ? [] : result.error.issues.map(problemOf)), ...crossCheck(raw, knownProviders)];
+  if (!result.success || problems.length > 0) {
+    return { ok: false, errors: inDocumentOrder(doc, problems).map(formatProblem) };
   }
   const parsed = result.data;
-  const errors: string[] = [];
-  const groups = new Map<string, Group>(Object.entries(parsed.groups));
-  const checkRefs = (refs: readonly PrincipalRef[], path: string) =>
-    refs.forEach((ref, i) => {
-      if (ref.group !== undefined && !groups.has(ref.group)) {
-        errors.push(`${path}.${i}: unknown group ${JSON.stringify(ref.group)} (defined groups: ${[...groups.keys()].join(', ') || 'none'})`);
-      }
-    });
-  checkRefs(parsed.admins, 'admins');
-  if (parsed.businessHours.start >= parsed.businessHours.end) {
-    errors.push(`businessHours: start ${parsed.businessHours.start} must be before end ${parsed.businessHours.end}`);
-  }
-
-  const roles = new Map<string, RolePolicy>();
-  for (const [name, role] of Object.entries(parsed.roles)) {
-    const path = `roles.${name}`;
-    if (!knownProviders.includes(role.provider)) {
-      errors.push(`${path}.provider: unknown provider ${JSON.stringify(role.provider)} (available: ${knownProviders.join(', ')})`);
-    }
-    checkRefs(role.requesters, `${path}.requesters`);
-    checkRefs(role.approvers, `${path}.approvers`);
-    const defaultDuration = role.defaultDuration ?? (Math.min(60, role.maxDuration) as Minutes);
-    if (defaultDuration > role.maxDuration) {
-      errors.push(`${path}.defaultDuration: is longer than maxDuration`);
-    }
-    const approvers = listApprovers(role.approvers, groups);
-    if (approvers !== 'unbounded') {
-      // NB: nobody approves their own request, so an approver who may also request needs
-      // `approvals` others.
-      const selfRequesting = [...approvers].some((who) => refsMatch(role.requesters, groups, who as Email, NO_GROUPS));
-      const needed = role.approvals + (selfRequesting ? 1 : 0);
-      if (approvers.size < needed) {
-        errors.push(
-          `${path}.approvals: needs ${role.approvals} distinct approvers but only ${approvers.size} ${approvers.size === 1 ? 'person is' : 'people are'} listed in approvers` +
-            (selfRequesting ? ', and an approver who requests cannot approve their own request' : ''),
-        );
-      }
-    }
-    roles.set(name, { name, ...role, defaultDuration });
-  }
-  if (roles.size === 0) errors.push('roles: the policy defines no role');
-  const identities = parseIdentities(parsed.identities, knownProviders, errors);
-  const guests = new Set<Email>();
-  parsed.guests.forEach((text, i) => {
-    const who = parseEmail(text);
-    if (!who || text.includes('*')) errors.push(`guests.${i}: ${JSON.stringify(text)} is not an e-mail address (guests are listed one by one, without wildcards)`);
-    else guests.add(who);
-  });
-  if (errors.length > 0) return { ok: false, errors };
-
   const policy: Policy = {
     version: parsed.version,
     timezone: parsed.timezone,
     businessHours: parsed.businessHours,
     channels: parsed.channels,
-    groups,
+    groups: new Map<string, Group>(Object.entries(parsed.groups)),
     admins: parsed.admins,
-    roles,
-    identities,
-    guests,
+    roles: new Map(Object.entries(parsed.roles).map(([name, role]): [string, RolePolicy] => [name, { name, ...role, defaultDuration: defaultDurationOf(role) }])),
+    identities: parseIdentities(parsed.identities, knownProviders, []),
+    guests: new Set(parsed.guests.flatMap((text) => parseEmail(text) ?? [])),
   };
   return { ok: true, loaded: { policy, sha256: policySha256(text), text } };
+}
+
+/** A problem with the policy at a path (keys and list indexes) in the document. */
+interface Problem {
+  readonly path: readonly PropertyKey[];
+  readonly message: string;
+}
+
+function formatProblem(problem: Problem): string {
+  return `${problem.path.map(String).join('.') || '(top level)'}: ${problem.message}`;
+}
+
+/** Problems sorted by where their path starts in the file; a path the file lacks counts from its nearest parent. */
+function inDocumentOrder(doc: Document, problems: readonly Problem[]): Problem[] {
+  const offset = (path: readonly PropertyKey[]): number => {
+    for (let n = path.length; n > 0; n--) {
+      const node = doc.getIn(path.slice(0, n), true);
+      if (isNode(node) && node.range) return node.range[0];
+    }
+    return 0;
+  };
+  // NB: Array.prototype.sort is stable, so problems at one place keep the order they were found in.
+  return problems.map((problem) => ({ problem, at: offset(problem.path) })).sort((a, b) => a.at - b.at).map((p) => p.problem);
+}
+
+function defaultDurationOf(role: { readonly maxDuration: Minutes; readonly defaultDuration?: Minutes }): Minutes {
+  return role.defaultDuration ?? (Math.min(60, role.maxDuration) as Minutes);
+}
+
+/**
+ * The checks across fields (group references, providers, durations, approver counts, identities,
+ * guests), on each part of the raw policy that parses on its own. A part that does not parse has
+ * its own schema problem and is left out here rather than reported twice.
+ */
+function crossCheck(raw: Readonly<Record<string, unknown>>, knownProviders: readonly string[]): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (path: readonly PropertyKey[], message: string) => problems.push({ path, message });
+  // NB: a group with a bad member is still defined: referring to it is not a second mistake.
+  const groupEntries = isRecord(raw.groups) ? Object.entries(raw.groups) : [];
+  const groupNames = groupEntries.map(([name]) => name);
+  const groups = new Map<string, Group>(groupEntries.flatMap(([name, group]) => {
+    const parsed = groupSchema.safeParse(group);
+    return parsed.success ? [[name, parsed.data]] : [];
+  }));
+  const checkRefs = (refs: readonly Located<PrincipalRef>[]) => {
+    for (const { value: ref, path } of refs) {
+      if (ref.group !== undefined && !groupNames.includes(ref.group)) {
+        problem(path, `unknown group ${JSON.stringify(ref.group)} (defined groups: ${groupNames.join(', ') || 'none'})`);
+      }
+    }
+  };
+  checkRefs(principalRefsAt(raw.admins, ['admins']).refs);
+  const hours = businessHoursSchema.safeParse(raw.businessHours);
+  if (hours.success && hours.data.start >= hours.data.end) {
+    problem(['businessHours'], `start ${hours.data.start} must be before end ${hours.data.end}`);
+  }
+
+  const roleEntries = isRecord(raw.roles) ? Object.entries(raw.roles) : undefined;
+  for (const [name, rawRole] of roleEntries ?? []) {
+    if (!isRecord(rawRole)) continue;
+    const path = ['roles', name];
+    const role = fieldsOf(roleSchema.shape, rawRole);
+    if (role.provider !== undefined && !knownProviders.includes(role.provider)) {
+      problem([...path, 'provider'], `unknown provider ${JSON.stringify(role.provider)} (available: ${knownProviders.join(', ')})`);
+    }
+    const requesters = principalRefsAt(rawRole.requesters, [...path, 'requesters']);
+    const approvers = principalRefsAt(rawRole.approvers, [...path, 'approvers']);
+    checkRefs(requesters.refs);
+    checkRefs(approvers.refs);
+    if (role.maxDuration !== undefined && 'defaultDuration' in role && defaultDurationOf({ ...role, maxDuration: role.maxDuration }) > role.maxDuration) {
+      problem([...path, 'defaultDuration'], 'is longer than maxDuration');
+    }
+    // NB: approvers that cannot be read, or a group that is unknown or invalid, cannot be counted;
+    // their own problem is the one to fix, and a count short of them would only repeat it.
+    const countable = approvers.complete && approvers.refs.every(({ value: ref }) => ref.group === undefined || groups.has(ref.group));
+    const count = countable ? listApprovers(approvers.refs.map((r) => r.value), groups) : 'unbounded';
+    if (count !== 'unbounded' && role.approvals !== undefined) {
+      // NB: nobody approves their own request, so an approver who may also request needs
+      // `approvals` others.
+      const selfRequesting = [...count].some((who) => refsMatch(requesters.refs.map((r) => r.value), groups, who as Email, NO_GROUPS));
+      const needed = role.approvals + (selfRequesting ? 1 : 0);
+      if (count.size < needed) {
+        problem(
+          [...path, 'approvals'],
+          `needs ${role.approvals} distinct approvers but only ${count.size} ${count.size === 1 ? 'person is' : 'people are'} listed in approvers` +
+            (selfRequesting ? ', and an approver who requests cannot approve their own request' : ''),
+        );
+      }
+    }
+  }
+  if (roleEntries?.length === 0) problem(['roles'], 'the policy defines no role');
+
+  const identities = isRecord(raw.identities)
+    ? Object.fromEntries(Object.entries(raw.identities).flatMap(([key, ids]) => {
+        const parsed = identitySchema.safeParse(ids);
+        return parsed.success ? [[key, parsed.data]] : [];
+      }))
+    : {};
+  parseIdentities(identities, knownProviders, problems);
+  if (Array.isArray(raw.guests)) {
+    raw.guests.forEach((text: unknown, i) => {
+      if (typeof text !== 'string') return;
+      if (!parseEmail(text) || text.includes('*')) problem(['guests', i], `${JSON.stringify(text)} is not an e-mail address (guests are listed one by one, without wildcards)`);
+    });
+  }
+  return problems;
+}
+
+/** A value read from the raw policy, with where it was. */
+interface Located<T> {
+  readonly value: T;
+  readonly path: readonly PropertyKey[];
+}
+
+/** The principal references of a list that parse, each with its path; `complete` when all of them do. */
+function principalRefsAt(raw: unknown, path: readonly PropertyKey[]): { refs: Located<PrincipalRef>[]; complete: boolean } {
+  if (!Array.isArray(raw)) return { refs: [], complete: false };
+  const refs = raw.flatMap((item: unknown, i): Located<PrincipalRef>[] => {
+    const parsed = principalRef.safeParse(item);
+    return parsed.success ? [{ value: parsed.data, path: [...path, i] }] : [];
+  });
+  return { refs, complete: refs.length === raw.length };
+}
+
+/** Each field of `shape` that parses on its own from `raw`; defaults apply as in the whole schema. */
+function fieldsOf<S extends z.core.$ZodShape>(shape: S, raw: Readonly<Record<string, unknown>>): { -readonly [K in keyof S]?: z.output<S[K]> } {
+  const fields: { -readonly [K in keyof S]?: z.output<S[K]> } = {};
+  for (const [key, schema] of Object.entries(shape) as [keyof S & string, z.core.$ZodType][]) {
+    const parsed = z.safeParse(schema, raw[key]);
+    if (parsed.success) fields[key] = parsed.data as z.output<S[typeof key]>;
+  }
+  return fields;
+}
+
+function isRecord(value: unknown): value is Readonly<Record<string, unknown>> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
 }
 
 // NB: keys are checked here rather than in the schema so the error names the key as written.
 function parseIdentities(
   raw: Readonly<Record<string, Readonly<Record<string, string>>>>,
   knownProviders: readonly string[],
-  errors: string[],
+  problems: Problem[],
 ): Map<Email, Readonly<Record<string, string>>> {
   const identities = new Map<Email, Readonly<Record<string, string>>>();
   for (const [key, ids] of Object.entries(raw)) {
-    const path = `identities.${key}`;
+    const path = ['identities', key];
     const who = parseEmail(key);
     if (who === undefined) {
-      errors.push(`${path}: ${JSON.stringify(key)} is not an e-mail address`);
+      problems.push({ path, message: `${JSON.stringify(key)} is not an e-mail address` });
       continue;
     }
     if (identities.has(who)) {
-      errors.push(`${path}: ${who} is listed twice (e-mail addresses are compared in lower case)`);
+      problems.push({ path, message: `${who} is listed twice (e-mail addresses are compared in lower case)` });
       continue;
     }
     for (const [kind, id] of Object.entries(ids)) {
       if (!knownProviders.includes(kind)) {
-        errors.push(`${path}.${kind}: unknown provider ${JSON.stringify(kind)} (available: ${knownProviders.join(', ')})`);
+        problems.push({ path: [...path, kind], message: `unknown provider ${JSON.stringify(kind)} (available: ${knownProviders.join(', ')})` });
         continue;
       }
       // NB: one principal per person: a shared id would let one person's revoke end another's access.
       const owner = [...identities].find(([, other]) => other[kind] === id)?.[0];
-      if (owner !== undefined) errors.push(`${path}.${kind}: ${JSON.stringify(id)} is already mapped to ${owner}`);
+      if (owner !== undefined) problems.push({ path: [...path, kind], message: `${JSON.stringify(id)} is already mapped to ${owner}` });
     }
     identities.set(who, { ...ids });
   }
@@ -334,20 +425,20 @@ export function principalFor(policy: Policy, who: Email, provider: string): stri
   return ids !== undefined && Object.hasOwn(ids, provider) ? ids[provider] : undefined;
 }
 
-function formatIssue(issue: z.core.$ZodIssue): string {
-  const path = issue.path.map(String).join('.') || '(top level)';
+function problemOf(issue: z.core.$ZodIssue): Problem {
+  const at = (message: string): Problem => ({ path: issue.path, message });
   if (issue.code === 'unrecognized_keys') {
-    return `${path}: unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`;
+    return at(`unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k)).join(', ')}`);
   }
   if (issue.code === 'invalid_type') {
-    if (issue.input === undefined) return `${path}: is required`;
-    return `${path}: expected ${issue.expected}, got ${JSON.stringify(issue.input)?.slice(0, 40) ?? typeof issue.input}`;
+    if (issue.input === undefined) return at('is required');
+    return at(`expected ${issue.expected}, got ${JSON.stringify(issue.input)?.slice(0, 40) ?? typeof issue.input}`);
   }
   if (issue.code === 'invalid_key') {
     // NB: a record key that fails its own schema: the key's issues carry the helpful message.
-    return `${path}: ${issue.issues.map((i) => i.message).join('; ')}`;
+    return at(issue.issues.map((i) => i.message).join('; '));
   }
-  return `${path}: ${issue.message}`;
+  return at(issue.message);
 }
 
 function listApprovers(refs: readonly PrincipalRef[], groups: ReadonlyMap<string, Group>): Set<string> | 'unbounded' {

@@ -299,6 +299,51 @@ describe.each(storeBackends)('access flow on $name', ({ open }) => {
     expect(await auditActions(h)).toContain('grant_extended');
   });
 
+  describe('a decision obeys the policy in force when it is made', () => {
+    /** The example policy without sandbox-admin, plus the flaky role. */
+    const withoutSandbox = examplePolicyText.replace(/ {2}# The tour in the README[\s\S]*?(?= {2}# No `cli` block)/, '') + flakyRole;
+
+    it('grants a request approved after the maximum was lowered for the new maximum only, under the new policy', async () => {
+      // Given dave's 3h request, opened at 10:00 under a 4h maximum
+      const opened = await openSandboxRequest('3h');
+
+      // When the maximum drops to 1h, and alice and bob approve at 10:05
+      h.setPolicy(examplePolicyText.replace('maxDuration: 4h', 'maxDuration: 1h') + flakyRole);
+      const newSha = h.ctx.policy.current().sha256;
+      h.clock.advance(5);
+      value(await approveRequest(h.ctx, opened.id, alice, cliOrigin));
+      const granted = value(await approveRequest(h.ctx, opened.id, bob, cliOrigin));
+
+      // Then the grant lasts 1h, not 3h
+      expect(granted.state).toBe('active');
+      expect(granted.grant?.expiresAt.toISOString()).toBe('2026-03-03T11:05:00.000Z');
+      expect((await h.ctx.store.findRequest(opened.id))?.grant?.expiresAt.toISOString()).toBe('2026-03-03T11:05:00.000Z');
+
+      // And the grant's event carries the policy it was made under and says it was capped
+      const event = (await h.ctx.store.readAudit(1, 100)).find((e) => e.action === 'access_granted');
+      expect(newSha).not.toBe(opened.policySha);
+      expect(event?.data).toMatchObject({ policySha: newSha, duration: '1h', capped: { requested: '3h', maxDuration: '1h' }, expiresAt: '2026-03-03T11:05:00.000Z' });
+    });
+
+    it('refuses to approve a request whose role left the policy, saying what can still happen to it', async () => {
+      // Given dave's pending request, and then a policy without its role
+      const opened = await openSandboxRequest('1h');
+      h.setPolicy(withoutSandbox);
+
+      // When alice approves
+      const outcome = await approveRequest(h.ctx, opened.id, alice, cliOrigin);
+
+      // Then she is refused with what remains possible, nothing is written, and dave can still cancel it
+      expect(outcome).toMatchObject({ ok: false, refusal: { code: 'unknown_role' } });
+      expect(!outcome.ok && outcome.refusal.message).toBe(
+        `Role sandbox-admin is no longer in the policy, so request ${opened.id} cannot be approved. It can still be cancelled by dave@example.com or denied by an admin; otherwise it times out at 2026-03-03T10:30:00.000Z.`,
+      );
+      expect(await auditActions(h)).toEqual(['request_opened']);
+      expect(value(await cancelRequest(h.ctx, opened.id, dave, cliOrigin)).state).toBe('cancelled');
+      expect(await h.local.memberships()).toEqual([]);
+    });
+  });
+
   it.each([
     ['an unknown role', { role: 'root' }, 'unknown_role'],
     ['a negative duration', { duration: '-1h' }, 'bad_duration'],

@@ -63,6 +63,44 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
       expect(await grantDueRequests(h.ctx, 'replica-a', 10)).toMatchObject({ claimed: 0 });
     });
 
+    it('caps a retried grant at the maximum in force when it is finally made', async () => {
+      // Given dave's 3h request, approved while the provider is down
+      const id = value(await requestAccess(h.ctx, { requester: dave, role: 'flaky-admin', duration: '3h', ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin)).id;
+      h.flaky.failNext = unavailable();
+      expect(value(await approveRequest(h.ctx, id, alice, cliOrigin)).state).toBe('approved');
+
+      // When the maximum drops to 1h, and the scheduler retries two hours later
+      h.setPolicy(examplePolicyText + flakyRole.replace('maxDuration: 4h', 'maxDuration: 1h'));
+      h.clock.advance(120);
+      expect(await grantDueRequests(h.ctx, 'replica-a', 10)).toMatchObject({ granted: 1 });
+
+      // Then the provider and the record both get one hour from then, and the event says why
+      const oneHourOn = new Date(h.clock.now().getTime() + 60 * 60_000);
+      expect(h.flaky.calls.at(-1)).toMatchObject({ op: 'grant', spec: { expiresAt: oneHourOn } });
+      expect((await h.ctx.store.findRequest(id))?.grant?.expiresAt).toEqual(oneHourOn);
+      const event = (await h.ctx.store.readAudit(1, 100)).find((e) => e.action === 'access_granted');
+      expect(event?.data).toMatchObject({ capped: { requested: '3h', maxDuration: '1h' }, policySha: h.ctx.policy.current().sha256, origin: { via: 'scheduler' } });
+    });
+
+    it('does not grant a retried request whose role left the policy meanwhile, and ends it', async () => {
+      // Given an approval while the provider is down
+      const id = await openFlaky();
+      h.flaky.failNext = unavailable();
+      expect(value(await approveRequest(h.ctx, id, alice, cliOrigin)).state).toBe('approved');
+
+      // When the policy drops flaky-admin before the scheduler retries
+      h.setPolicy(examplePolicyText);
+      h.clock.advance(10);
+      expect(await grantDueRequests(h.ctx, 'replica-a', 10)).toMatchObject({ claimed: 1, granted: 0, failed: 1 });
+
+      // Then the provider is not asked again, the request has ended, and the trail says why
+      expect(h.flaky.calls.filter((c) => c.op === 'grant')).toHaveLength(1);
+      expect(await h.ctx.store.findRequest(id)).toMatchObject({ state: 'failed', endCause: 'policy_changed' });
+      const event = (await h.ctx.store.readAudit(1, 100)).find((e) => e.action === 'grant_failed');
+      expect(event?.data).toMatchObject({ error: 'role flaky-admin is no longer in the policy, so nothing was granted', cause: 'policy_changed', policySha: h.ctx.policy.current().sha256 });
+      expect(await grantDueRequests(h.ctx, 'replica-a', 10)).toMatchObject({ claimed: 0 });
+    });
+
     it('leaves the first attempt to the approving process until its lease lapses (a crash between approval and grant)', async () => {
       // Given an approval whose process died before it called the provider: approved, leased to it
       const id = await openFlaky();

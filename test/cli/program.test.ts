@@ -139,6 +139,20 @@ describe('prod-access CLI', () => {
     expect(missing.err).toContain('cannot be read (ENOENT)');
   });
 
+  it('lists every problem of a policy file in one run, not only the first', async () => {
+    // Given a file with a malformed maximum and an approver group nobody defined
+    const bad = path.join(dir, 'two-problems.yaml');
+    writeFileSync(bad, examplePolicyText.replace('maxDuration: 4h', 'maxDuration: 5x').replace('approvers: [group:leads]', 'approvers: [group:oncall]'));
+    // When
+    const refused = await cli(undefined, 'policy', 'validate', bad);
+    // Then both are listed, in file order
+    expect(refused.code).toBe(EXIT_REFUSED);
+    expect(refused.err.split('\n').filter((l) => l.startsWith('  - '))).toEqual([
+      '  - roles.sandbox-admin.approvers.0: unknown group "oncall" (defined groups: leads, engineering, security)',
+      '  - roles.sandbox-admin.maxDuration: "5x" is not a duration like 30m, 2h or 1d',
+    ]);
+  });
+
   it('exports, verifies the export with no database, and proves a recorded head', async () => {
     // Given some history and its head
     await openRequest();

@@ -7,7 +7,8 @@ import { approve } from '../../src/domain/lifecycle/approve';
 import { markGranted } from '../../src/domain/lifecycle/grant';
 import { openRequest, type RequestInput } from '../../src/domain/lifecycle/open-request';
 import type { Refusal, Transition } from '../../src/domain/lifecycle/transition';
-import { parsePolicy, type LoadedPolicy } from '../../src/domain/policy';
+import { parsePolicy, type LoadedPolicy, type Policy } from '../../src/domain/policy';
+import type { Minutes } from '../../src/domain/duration';
 import { parseRequestId, type RequestId } from '../../src/domain/request-id';
 
 /**
@@ -55,6 +56,13 @@ export function loadPolicy(text: string = POLICY_YAML, providers: readonly strin
   const parsed = parsePolicy(text, providers);
   if (!parsed.ok) throw new Error(`fixture policy is invalid:\n${parsed.errors.join('\n')}`);
   return parsed.loaded;
+}
+
+/** A role's maximum in `policy`, what `markGranted` caps a grant at; a missing role fails the test. */
+export function maxDurationOf(policy: Policy, role: string): Minutes {
+  const found = policy.roles.get(role);
+  if (!found) throw new Error(`role ${role} is not in the fixture policy`);
+  return found.maxDuration;
 }
 
 // NB: parsed once for the request builders below; domain values are immutable, so sharing is safe.
@@ -138,5 +146,5 @@ export function activeRequest(overrides: Partial<RequestInput> = {}, loaded: Loa
   const pending = pendingRequest(overrides, loaded);
   const once = succeeded(approve(pending, people.alice, loaded.policy, new Date('2026-03-03T10:05:00Z'))).request;
   const approved = succeeded(approve(once, people.bob, loaded.policy, new Date('2026-03-03T10:05:00Z'))).request;
-  return succeeded(markGranted(approved, new Date('2026-03-03T10:10:00Z'))).request;
+  return succeeded(markGranted(approved, maxDurationOf(loaded.policy, approved.role), new Date('2026-03-03T10:10:00Z'))).request;
 }

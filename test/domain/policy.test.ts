@@ -264,6 +264,68 @@ describe('parsePolicy', () => {
     expect(errors).toEqual([expect.stringMatching(/^YAML: Map keys must be unique at line 13, column 3$/)]);
   });
 
+  it('reports a bad field and an unknown group in one pass', () => {
+    // Given a role with a malformed maximum that also names a group nobody defined
+    const text = policyText({ roleExtra: '    maxDuration: 5x\n' }).replace('approvers: [group:leads]', 'approvers: [group:leads, group:ops]');
+    // When / Then both problems are named, in the order they appear in the file
+    expect(errorsOf(text)).toEqual([
+      'roles.prod-db.approvers.1: unknown group "ops" (defined groups: leads, engineering)',
+      'roles.prod-db.maxDuration: "5x" is not a duration like 30m, 2h or 1d',
+    ]);
+  });
+
+  it('lists every problem of a policy at once, in document order', () => {
+    // Given problems of every kind spread over the file: syntax of fields, references, counts
+    const text = `version: 1
+admins: [group:security]
+groups:
+  leads: { members: [alice@example.com, bob@example.com] }
+  engineering: { members: ["*@example.com", "bob at example"] }
+roles:
+  prod-db:
+    description: Production database
+    provider: aws
+    requesters: [group:engineering, "not a principal"]
+    approvers: [group:leads, group:ops]
+    maxDuration: 5x
+    ticket: { pattern: "^INC-[0-9]+$" }
+  readonly:
+    description: Read-only
+    provider: local
+    requesters: [group:engineering]
+    approvers: [group:leads]
+    approvals: 3
+    maxDuration: 1h
+    defaultDuration: 2h
+    ticket: { pattern: "([A-Z" }
+guests: ["*@example.com"]
+`;
+    // When
+    const errors = errorsOf(text);
+    // Then each is named with its path, top to bottom
+    expect(errors.map((e) => e.slice(0, e.indexOf(':')))).toEqual([
+      'admins.0',
+      'groups.engineering.members.1',
+      'roles.prod-db.provider',
+      'roles.prod-db.requesters.1',
+      'roles.prod-db.approvers.1',
+      'roles.prod-db.maxDuration',
+      'roles.readonly.approvals',
+      'roles.readonly.defaultDuration',
+      'roles.readonly.ticket.pattern',
+      'guests.0',
+    ]);
+    expect(errors[0]).toBe('admins.0: unknown group "security" (defined groups: leads, engineering)');
+    expect(errors[6]).toMatch(/^roles\.readonly\.approvals: needs 3 distinct approvers but only 2 people/);
+  });
+
+  it('does not call a group unknown when the group is defined but itself invalid', () => {
+    // Given leads with a bad member, referred to by the role
+    const text = policyText({ roleExtra: '    maxDuration: 1h\n' }).replace('bob@example.com', 'bob at example');
+    // When / Then only the member is named
+    expect(errorsOf(text)).toEqual(['groups.leads.members.1: "bob at example" is neither an e-mail address nor a pattern like *@example.com']);
+  });
+
   it.each([
     ['an empty file', ''],
     ['only a comment', '# nothing yet\n'],
@@ -306,7 +368,7 @@ describe('parsePolicy', () => {
 
   it('says what a group name may contain when it has a space', () => {
     // Given
-    const text = policyText({ roleExtra: '    maxDuration: 1h\n' }).replace('  leads:', '  "sre leads":').replace('group:leads', 'alice@example.com');
+    const text = policyText({ roleExtra: '    maxDuration: 1h\n' }).replace('  leads:', '  "sre leads":').replace('group:leads', 'alice@example.com, bob@example.com');
     // When / Then
     expect(errorsOf(text)).toEqual(['groups.sre leads: group names are lower-case letters, digits, dot, dash and underscore']);
   });

@@ -26,7 +26,10 @@ export function approve(
   }
   const role = policy.roles.get(request.role);
   if (!role) {
-    return refuse('unknown_role', `Role ${request.role} is no longer in the policy, so request ${request.id} cannot be approved.`);
+    // NB: the request stays as it is: the role may come back with the next policy, and until then it
+    // can still be cancelled, denied by an admin, or left to time out.
+    const what = request.state === 'pending' ? ` It can still be cancelled by ${request.requester} or denied by an admin; otherwise it times out at ${request.decisionDeadline.toISOString()}.` : '';
+    return refuse('unknown_role', `Role ${request.role} is no longer in the policy, so request ${request.id} cannot be approved.${what}`);
   }
   const cli = checkCliDecision(role, request.role, via, `approve request ${request.id}`);
   if (!cli.ok) return cli;

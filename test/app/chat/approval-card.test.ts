@@ -1,7 +1,7 @@
 import { approvalCard } from '../../../src/app/chat/approval-card';
 import { approve, deny } from '../../../src/domain/lifecycle/approve';
 import { markGranted } from '../../../src/domain/lifecycle/grant';
-import { loadPolicy, pendingRequest, people, succeeded } from '../../domain/fixtures';
+import { loadPolicy, maxDurationOf, pendingRequest, people, succeeded } from '../../domain/fixtures';
 
 const policy = loadPolicy().policy;
 const T1 = new Date('2026-03-03T10:05:00Z');
@@ -26,7 +26,7 @@ describe('approvalCard', () => {
     const once = succeeded(approve(pendingRequest(), people.alice, policy, T1)).request;
     expect(approvalCard(once, policy, false).status).toBe('Waiting: 1 of 2 approvals: alice@example.com. Decide by');
     const twice = succeeded(approve(once, people.bob, policy, T1)).request;
-    const granted = succeeded(markGranted(twice, T1)).request;
+    const granted = succeeded(markGranted(twice, maxDurationOf(policy, twice.role), T1)).request;
     const card = approvalCard(granted, policy, false);
     expect(card).toMatchObject({ actions: [], settled: false, status: 'Granted (2 of 2 approvals: alice@example.com, bob@example.com) until' });
     expect(card.statusAt).toEqual(granted.grant?.expiresAt);

@@ -81,6 +81,20 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
     expect(platform.security[0]?.text).toContain('approved by alice@example.com (via CLI, by OS user tester), bob@example.com (via CLI, by OS user tester)');
   });
 
+  it('tells the requester and security when a grant was capped by a lowered maximum', async () => {
+    // Given dave's 3h request, and the maximum lowered to 1h before the approvals
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '3h', ticket: 'OPS-1', reason: 'rotate the signing keys' }, cliOrigin));
+    h.setPolicy(examplePolicyText.replace('maxDuration: 4h', 'maxDuration: 1h'));
+    value(await approveRequest(h.ctx, opened.id, alice, cliOrigin));
+    value(await approveRequest(h.ctx, opened.id, email('bob@example.com'), cliOrigin));
+    // When
+    await deliver();
+    // Then both the DM and the security line say what was granted, what was asked, and why
+    const why = "granted for 1h, not the 3h asked: the policy's maximum for sandbox-admin is now 1h";
+    expect(platform.told.map((t) => [t.message.action, t.message.text])).toEqual([['access_granted', expect.stringContaining(why)]]);
+    expect(platform.security.map((s) => s.text)).toEqual([expect.stringContaining(why)]);
+  });
+
   it('settles the card and tells the requester why when a request is denied', async () => {
     const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'prod-readonly', duration: '1h', ticket: 'OPS-1', reason: 'inspect the billing account' }, cliOrigin));
     value(await denyRequest(h.ctx, opened.id, alice, 'use the read replica instead', slackOrigin));

@@ -4,7 +4,7 @@ import { cancel, timeOut } from '../../../src/domain/lifecycle/end-request';
 import { markGranted } from '../../../src/domain/lifecycle/grant';
 import { openRequest } from '../../../src/domain/lifecycle/open-request';
 import { beginRevocation, completeRevocation } from '../../../src/domain/lifecycle/revoke';
-import { expectRequestFacts, loadPolicy, pendingRequest, people, POLICY_YAML, refused, requestId, requestInput, succeeded } from '../fixtures';
+import { expectRequestFacts, loadPolicy, maxDurationOf, pendingRequest, people, POLICY_YAML, refused, requestId, requestInput, succeeded } from '../fixtures';
 
 const loaded = loadPolicy();
 const policy = loaded.policy;
@@ -14,7 +14,7 @@ const T2 = new Date('2026-03-03T10:07:00Z');
 /** dave's break-glass db-admin access, opened at 10:00Z and granted at 10:01Z. */
 function liveBreakGlass(): AccessRequest {
   const opened = succeeded(openRequest(requestInput({ breakGlass: true }), requestId('BG000001'), loaded, new Date('2026-03-03T10:00:00Z')));
-  return succeeded(markGranted(opened.request, new Date('2026-03-03T10:01:00Z'))).request;
+  return succeeded(markGranted(opened.request, maxDurationOf(policy, 'db-admin'), new Date('2026-03-03T10:01:00Z'))).request;
 }
 
 describe('approve', () => {
@@ -126,7 +126,7 @@ describe('approve', () => {
   it('refuses an approval once access is live', () => {
     // Given an approved request that was granted
     const once = succeeded(approve(pendingRequest(), people.alice, policy, T1)).request;
-    const active = succeeded(markGranted(succeeded(approve(once, people.bob, policy, T1)).request, T1)).request;
+    const active = succeeded(markGranted(succeeded(approve(once, people.bob, policy, T1)).request, maxDurationOf(policy, 'db-admin'), T1)).request;
     // When carol approves
     const refusal = refused(approve(active, people.carol, policy, T2));
     // Then
@@ -172,8 +172,11 @@ describe('approve', () => {
     expect(without.roles.has('db-admin')).toBe(false);
     // When
     const refusal = refused(approve(pendingRequest(), people.alice, without, T1));
-    // Then
+    // Then it says what can still happen to the request
     expect(refusal.code).toBe('unknown_role');
+    expect(refusal.message).toBe(
+      'Role db-admin is no longer in the policy, so request REQ00001 cannot be approved. It can still be cancelled by dave@example.com or denied by an admin; otherwise it times out at 2026-03-03T10:30:00.000Z.',
+    );
   });
 
   it('records break-glass approvals as the review after the fact, leaving the access live', () => {

@@ -5,7 +5,7 @@ import { approve, deny } from '../../../src/domain/lifecycle/approve';
 import { markGranted } from '../../../src/domain/lifecycle/grant';
 import { openRequest } from '../../../src/domain/lifecycle/open-request';
 import { beginRevocation } from '../../../src/domain/lifecycle/revoke';
-import { loadPolicy, people, refused, requestId, requestInput, succeeded } from '../fixtures';
+import { loadPolicy, maxDurationOf, people, refused, requestId, requestInput, succeeded } from '../fixtures';
 
 /**
  * `locked` has no `cli` block (CLI decisions off, the default); `named` lets OS user tom and the
@@ -67,7 +67,7 @@ function opened(role: string, via = viaChat, breakGlass = false): AccessRequest 
 function live(role: string): AccessRequest {
   const first = succeeded(approve(opened(role), people.alice, policy, T1)).request;
   const second = succeeded(approve(first, people.bob, policy, T1)).request;
-  return succeeded(markGranted(second, T2)).request;
+  return succeeded(markGranted(second, maxDurationOf(policy, role), T2)).request;
 }
 
 describe('decisions from the CLI', () => {
@@ -164,7 +164,7 @@ describe('decisions from the CLI', () => {
 
     it('applies the same rule to the review of break-glass access', () => {
       // Given tom opened break-glass access from his terminal, and it was granted
-      const bg = succeeded(markGranted(opened('named', tom, true), T1)).request;
+      const bg = succeeded(markGranted(opened('named', tom, true), maxDurationOf(policy, 'named'), T1)).request;
       // When tom reviews it as alice
       // Then
       expect(refused(approve(bg, people.alice, policy, T2, new Set(), tom)).code).toBe('same_operator');
