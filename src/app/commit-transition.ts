@@ -25,7 +25,7 @@ export async function commitTransition(
 }
 
 export function notFound(id: RequestId | string): { ok: false; refusal: Refusal } {
-  return { ok: false, refusal: { code: 'not_pending', message: `There is no request ${id}. Check the id with \`list\`.` } };
+  return { ok: false, refusal: { code: 'not_pending', message: `There is no request ${id}.`, hint: 'list' } };
 }
 
 /**

@@ -1,5 +1,9 @@
 import type { AccessRequest } from '../domain/access-request';
 import { formatDuration } from '../domain/duration';
+import type { Email } from '../domain/email';
+import { nextStepWords, type RefusalHint } from '../domain/lifecycle/transition';
+import type { RolePolicy } from '../domain/policy';
+import { code, say, type RichText } from '../domain/rich-text';
 import { viaCliNote } from '../app/origin';
 
 /** A request as JSON for scripts: the domain's fields, dates as ISO strings. */
@@ -34,4 +38,37 @@ export function describeRequest(request: AccessRequest, now: Date): string {
   }
   if (request.endedAt) lines.push(`ended     ${request.endedAt.toISOString()}${request.endCause ? ` (${request.endCause})` : ''}${request.endedBy ? ` by ${request.endedBy}${viaCliNote(request.endedByOsUser)}` : ''}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * A refusal's next step as a CLI command, for the person the command ran `--as`:
+ * "Run `prod-access roles --as dave@example.com` to see the roles you may request."
+ */
+export function cliNextStep(as: Email | undefined): (hint: RefusalHint) => RichText {
+  return (hint) => nextStepWords(hint, (verb) => say`Run ${code(`prod-access ${verb} --as ${as ?? '<email>'}`)}`);
+}
+
+/** A role as JSON for scripts: what a requester needs to know, durations as typed in the policy. */
+export function roleJson(role: RolePolicy): Record<string, unknown> {
+  return {
+    name: role.name,
+    description: role.description,
+    provider: role.provider,
+    maxDuration: formatDuration(role.maxDuration),
+    defaultDuration: formatDuration(role.defaultDuration),
+    approvals: role.approvals,
+    approvalTimeout: formatDuration(role.approvalTimeout),
+    ticket: { pattern: role.ticket.pattern.source, ...(role.ticket.example ? { example: role.ticket.example } : {}) },
+    reasonMinLength: role.reason.minLength,
+    breakGlass: role.breakGlass.allowed ? { allowed: true, reviewWithin: formatDuration(role.breakGlass.reviewWithin) } : { allowed: false },
+    // NB: whether approve, deny and break-glass on this role may come from the CLI at all (see `cli` in the policy).
+    cliDecisions: role.cli !== undefined,
+  };
+}
+
+/** What a request is waiting for, or until when it runs: one table cell. */
+export function requestWhen(request: AccessRequest): string {
+  if (request.state === 'pending') return `${request.approvals.length} of ${request.approvalsRequired} approvals, decide by ${request.decisionDeadline.toISOString()}`;
+  if ((request.state === 'active' || request.state === 'revoking') && request.grant) return `until ${request.grant.expiresAt.toISOString()}`;
+  return request.endedAt ? `ended ${request.endedAt.toISOString()}` : '-';
 }

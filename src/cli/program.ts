@@ -8,20 +8,24 @@ import { denyRequest } from '../app/deny-request';
 import { describeFailure, describeRevocationFailure, ProviderError, StoreError } from '../app/errors';
 import { exportAuditLog } from '../app/export-audit-log';
 import { extendAccess } from '../app/extend-access';
-import { listLiveGrants, showRequest } from '../app/list-requests';
+import { listAwaitingMyApproval, listLiveGrants, listMyRequests, showRequest } from '../app/list-requests';
 import type { CliOperator, Origin } from '../app/origin';
 import type { Outcome } from '../app/outcome';
+import { approvalText, cancelText, extensionOpenedText, openedText, revokeText } from '../app/outcome-text';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
 import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
-import { parsePolicy, type LoadedPolicy, type Policy } from '../domain/policy';
 import type { SetupFinding } from '../adapters/chat/slack/slack-doctor';
+import { refusalText } from '../domain/lifecycle/transition';
+import { parsePolicy, requestableRoles, type LoadedPolicy, type Policy } from '../domain/policy';
+import { toPlainText, type RichText } from '../domain/rich-text';
 import { parseEmail, type Email } from '../domain/email';
 import { parseRequestId, type RequestId } from '../domain/request-id';
 import type { AccessRequest } from '../domain/access-request';
+import { formatDuration } from '../domain/duration';
 import { quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
-import { describeRequest, requestJson, timeLeft } from './format';
+import { cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
 
 export const EXIT_OK = 0;
 /** A rule said no (not an approver, self-approval, bad ticket), or a check failed (broken chain). */
@@ -133,9 +137,14 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .configureOutput({ writeOut: (s) => void io.out(s), writeErr: (s) => io.err(s) });
   // NB: commander copies exitOverride/configureOutput to subcommands created with .command().
 
-  const done = async (outcome: Outcome<AccessRequest>, say: (r: AccessRequest, changed: boolean) => string) => {
-    if (!outcome.ok) throw new CliExit(EXIT_REFUSED, `refused (${outcome.refusal.code}): ${outcome.refusal.message}`);
-    await io.out(say(outcome.value, outcome.changed));
+  /** Prints what happened, or exits 1 with the refusal, its next step named as a CLI command for `as`. */
+  const done = async (outcome: Outcome<AccessRequest>, as: Email, say: (r: AccessRequest, changed: boolean) => string | Promise<string>) => {
+    if (!outcome.ok) throw new CliExit(EXIT_REFUSED, `refused (${outcome.refusal.code}): ${toPlainText(refusalText(outcome.refusal, cliNextStep(as)))}`);
+    await io.out(await say(outcome.value, outcome.changed));
+  };
+  const line = (text: RichText) => `${toPlainText(text)}\n`;
+  const jsonLines = async (items: readonly Record<string, unknown>[]) => {
+    for (const item of items) await io.out(`${JSON.stringify(item)}\n`);
   };
 
   program
@@ -236,6 +245,68 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     });
 
   program
+    .command('roles')
+    .description('the roles in the policy in force; with --as, only those that person may request (like /prod-access roles)')
+    .addOption(new Option('--as <email>', 'only the roles this person may request').argParser(asEmail))
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { as?: Email; json?: boolean }) => {
+      const { ctx } = await env.app();
+      const policy = ctx.policy.current().policy;
+      // NB: a read, not a decision: --as only narrows the list, so it may be left out.
+      const roles = opts.as ? requestableRoles(policy, opts.as) : [...policy.roles.values()];
+      if (opts.json) return jsonLines(roles.map(roleJson));
+      if (roles.length === 0 && opts.as) return void (await io.out(`No role in the policy lists ${opts.as} as a requester. Ask your security team.\n`));
+      const rows = roles.map((r) => [
+        r.name,
+        formatDuration(r.maxDuration),
+        formatDuration(r.defaultDuration),
+        String(r.approvals),
+        r.ticket.example ?? r.ticket.pattern.source,
+        r.breakGlass.allowed ? `yes, review within ${formatDuration(r.breakGlass.reviewWithin)}` : 'no',
+        r.cli ? 'yes' : 'no',
+        r.description,
+      ]);
+      await io.out(table([['ROLE', 'MAX', 'DEFAULT', 'APPROVALS', 'TICKET', 'BREAK-GLASS', 'CLI DECISIONS', 'DESCRIPTION'], ...rows]));
+    });
+
+  program
+    .command('list')
+    .description('your own requests, newest first (like /prod-access list)')
+    .addOption(asOption())
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { as: Email; json?: boolean }) => {
+      const { ctx } = await env.app();
+      const mine = await listMyRequests(ctx, opts.as);
+      if (opts.json) return jsonLines(mine.map(requestJson));
+      if (mine.length === 0) return void (await io.out(`You have no requests yet. ${toPlainText(cliNextStep(opts.as)('roles'))}\n`));
+      const rows = mine.map((r) => [r.id, r.kind === 'extension' ? `extension of ${r.parentId ?? '?'}` : r.role, r.state + (r.breakGlass ? ' (break-glass)' : ''), requestWhen(r), r.ticket, r.reason]);
+      await io.out(table([['ID', 'ROLE', 'STATE', 'WHEN', 'TICKET', 'REASON'], ...rows]));
+    });
+
+  program
+    .command('pending')
+    .description('requests waiting for your approval: pending, not yours, on a role you approve, not yet approved by you (like the App Home)')
+    .addOption(asOption())
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { as: Email; json?: boolean }) => {
+      const { ctx } = await env.app();
+      // NB: no platform groups here: an approver only through a Slack user group approves in Slack, and sees it there.
+      const waiting = await listAwaitingMyApproval(ctx, opts.as);
+      if (opts.json) return jsonLines(waiting.map(requestJson));
+      if (waiting.length === 0) return void (await io.out('Nothing waits for your approval.\n'));
+      const rows = waiting.map((r) => [
+        r.id,
+        r.requester,
+        r.kind === 'extension' ? `${r.role} (extension of ${r.parentId ?? '?'})` : r.role,
+        formatDuration(r.duration),
+        requestWhen(r),
+        r.ticket,
+        r.reason,
+      ]);
+      await io.out(table([['ID', 'REQUESTER', 'ROLE', 'DURATION', 'WAITING', 'TICKET', 'REASON'], ...rows]));
+    });
+
+  program
     .command('request')
     .description('ask for a role, like /prod-access in chat; prints the new request id on its last line')
     .argument('<role>', 'role name from the policy')
@@ -247,9 +318,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .action(async (role: string, duration: string, ticket: string, reason: string[], opts: { as: Email; breakGlass?: boolean }) => {
       const { ctx } = await env.app();
       const input = { requester: opts.as, role, duration, ticket, reason: reason.join(' '), breakGlass: opts.breakGlass === true };
-      await done(await requestAccess(ctx, input, origin), (r) =>
-        `${r.breakGlass && r.state === 'approved' ? `break-glass access approved; the ${r.resource.provider} provider did not grant it yet, and the grant is retried automatically` : r.breakGlass ? `break-glass access granted until ${r.grant?.expiresAt.toISOString() ?? '?'}; review due by ${r.decisionDeadline.toISOString()}` : `request opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}`}\n${r.id}\n`,
-      );
+      await done(await requestAccess(ctx, input, origin), opts.as, (r) => `${line(openedText(r))}${r.id}\n`);
     });
 
   program
@@ -259,15 +328,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {
       const { ctx } = await env.app();
-      await done(await approveRequest(ctx, id, opts.as, origin), (r, changed) =>
-        !changed
-          ? `you had already approved ${r.id}; nothing changed (${r.state})\n`
-          : r.state === 'active'
-            ? `${r.id} approved and granted until ${r.grant?.expiresAt.toISOString() ?? '?'}\n`
-            : r.state === 'approved'
-              ? `${r.id} approved; the ${r.resource.provider} provider did not grant it yet, and the grant is retried automatically\n`
-              : `${r.id}: ${r.approvals.length} of ${r.approvalsRequired} approvals (${r.state})\n`,
-      );
+      await done(await approveRequest(ctx, id, opts.as, origin), opts.as, async (r, changed) => line(await approvalText(ctx, r, changed, opts.as)));
     });
 
   program
@@ -278,7 +339,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email; reason: string }) => {
       const { ctx } = await env.app();
-      await done(await denyRequest(ctx, id, opts.as, opts.reason, origin), (r, changed) => `${r.id} ${changed ? 'denied' : 'was already denied by you'}\n`);
+      await done(await denyRequest(ctx, id, opts.as, opts.reason, origin), opts.as, (r, changed) => `${r.id} ${changed ? 'denied' : 'was already denied by you'}\n`);
     });
 
   program
@@ -288,7 +349,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(asOption())
     .action(async (id: RequestId, opts: { as: Email }) => {
       const { ctx } = await env.app();
-      await done(await cancelRequest(ctx, id, opts.as, origin), (r) => `${r.id} cancelled\n`);
+      await done(await cancelRequest(ctx, id, opts.as, origin), opts.as, (r, changed) => line(cancelText(r, changed)));
     });
 
   program
@@ -300,9 +361,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(asOption())
     .action(async (id: RequestId, duration: string, reason: string[], opts: { as: Email }) => {
       const { ctx } = await env.app();
-      await done(await extendAccess(ctx, id, { requester: opts.as, duration, reason: reason.join(' ') }, origin), (r) =>
-        `extension opened; it needs ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}\n${r.id}\n`,
-      );
+      await done(await extendAccess(ctx, id, { requester: opts.as, duration, reason: reason.join(' ') }, origin), opts.as, (r) => `${line(extensionOpenedText(r))}${r.id}\n`);
     });
 
   program
@@ -316,7 +375,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
         if (error instanceof ProviderError) throw new CliExit(EXIT_FAILED, describeRevocationFailure(id, error));
         throw error;
       });
-      await done(outcome, (r, changed) => (changed ? `${r.id} revoked\n` : `${r.id} was already ${r.state}\n`));
+      await done(outcome, opts.as, (r, changed) => line(revokeText(r, changed)));
     });
 
   return program;

@@ -3,7 +3,7 @@ import { cancelRequest } from '../../src/app/cancel-request';
 import { denyRequest } from '../../src/app/deny-request';
 import { ProviderError } from '../../src/app/errors';
 import { extendAccess } from '../../src/app/extend-access';
-import { listLiveGrants, listMyRequests } from '../../src/app/list-requests';
+import { listAwaitingMyApproval, listLiveGrants, listMyRequests } from '../../src/app/list-requests';
 import { requestAccess } from '../../src/app/request-access';
 import { revokeAccess } from '../../src/app/revoke-access';
 import { verifyAuditLog } from '../../src/app/verify-audit-log';
@@ -42,6 +42,23 @@ describe.each(storeBackends)('access flow on $name', ({ open }) => {
   async function openSandboxRequest(duration = '2h'): Promise<AccessRequest> {
     return value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration, ticket: 'OPS-1', reason: 'rotate the sandbox signing keys' }, cliOrigin));
   }
+
+  it('lists what waits for an approver: pending, not theirs, on a role they approve, not yet approved by them', async () => {
+    // Given dave's sandbox request approved by alice, and frank, a lead only through the chat platform's user group
+    h.setPolicy(examplePolicyText.replace('members: [alice@example.com, bob@example.com, carol@example.com]', 'members: [alice@example.com, bob@example.com, carol@example.com]\n    slackUsergroup: S0LEADS'));
+    const opened = await openSandboxRequest();
+    await approveRequest(h.ctx, opened.id, alice, cliOrigin);
+    const frank = email('frank@example.com');
+    // When / Then
+    expect((await listAwaitingMyApproval(h.ctx, bob)).map((r) => r.id)).toEqual([opened.id]);
+    expect(await listAwaitingMyApproval(h.ctx, alice)).toEqual([]);
+    expect(await listAwaitingMyApproval(h.ctx, dave)).toEqual([]);
+    expect(await listAwaitingMyApproval(h.ctx, frank)).toEqual([]);
+    expect((await listAwaitingMyApproval(h.ctx, frank, new Set(['leads']))).map((r) => r.id)).toEqual([opened.id]);
+    // And a role gone from the policy leaves nothing to decide
+    h.setPolicy(examplePolicyText.replace(/  sandbox-admin:[\s\S]*?(?=\n  # No `cli` block)/, ''));
+    expect(await listAwaitingMyApproval(h.ctx, bob)).toEqual([]);
+  });
 
   it('grants after two distinct approvals, with the clock starting at grant time', async () => {
     // Given a pending request opened at 10:00
@@ -347,7 +364,7 @@ describe.each(storeBackends)('access flow on $name', ({ open }) => {
   it.each([
     ['an unknown role', { role: 'root' }, 'unknown_role'],
     ['a negative duration', { duration: '-1h' }, 'bad_duration'],
-    ['an absurd duration', { duration: '99999d' }, 'bad_duration'],
+    ['an absurd duration (past the role maximum, whatever the unit)', { duration: '99999d' }, 'duration_too_long'],
     ['a duration over the maximum', { duration: '5h' }, 'duration_too_long'],
     ['a ticket with a newline', { ticket: 'OPS-1\nINC-2' }, 'bad_ticket'],
     ['a 10 kB reason', { reason: 'x'.repeat(10_000) }, 'bad_reason'],

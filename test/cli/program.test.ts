@@ -189,6 +189,131 @@ describe('prod-access CLI', () => {
     expect(r.err).toContain('audit chain intact (1 event), but the state tables disagree with it in 1 place: request FORGED01 has no request_opened event');
   });
 
+  describe('reads: roles, list, pending', () => {
+    it('lists the roles a person may request, as text and as one JSON object per line', async () => {
+      // Given the example policy (both roles open to anyone @example.com)
+      // When
+      const text = await cli(h, 'roles', '--as', 'dave@example.com');
+      const json = await cli(h, 'roles', '--as', 'dave@example.com', '--json');
+      const outsider = await cli(h, 'roles', '--as', 'mallory@elsewhere.org');
+      // Then
+      expect(text.code).toBe(EXIT_OK);
+      expect(text.out).toContain('sandbox-admin');
+      expect(text.out).toContain('Admin on the sandbox environment');
+      const roles = json.out.trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(roles.map((r) => r.name)).toEqual(['sandbox-admin', 'prod-readonly']);
+      expect(roles[0]).toMatchObject({ maxDuration: '4h', defaultDuration: '1h', approvals: 2, breakGlass: { allowed: true, reviewWithin: '1d' }, cliDecisions: true });
+      expect(roles[1]).toMatchObject({ maxDuration: '8h', approvals: 1, breakGlass: { allowed: false }, cliDecisions: false });
+      expect(outsider).toMatchObject({ code: EXIT_OK, out: 'No role in the policy lists mallory@elsewhere.org as a requester. Ask your security team.\n' });
+    });
+
+    it('lists my own requests, newest first', async () => {
+      // Given two requests of dave's and none of alice's
+      const first = await openRequest();
+      const second = await openRequest();
+      // When
+      const mine = await cli(h, 'list', '--as', 'dave@example.com', '--json');
+      const text = await cli(h, 'list', '--as', 'dave@example.com');
+      const none = await cli(h, 'list', '--as', 'alice@example.com');
+      // Then
+      expect(mine.code).toBe(EXIT_OK);
+      expect(mine.out.trim().split('\n').map((l) => (JSON.parse(l) as { id: string; state: string }).id)).toEqual([second, first]);
+      expect(text.out).toContain(first);
+      expect(text.out).toContain('0 of 2');
+      expect(none.out).toBe('You have no requests yet. Run `prod-access roles --as alice@example.com` to see the roles you may request.\n');
+    });
+
+    it('lists the requests waiting for my approval: not my own, not those I approved', async () => {
+      // Given dave's pending request, which alice has approved and bob has not
+      const id = await openRequest();
+      await cli(h, 'approve', id, '--as', 'alice@example.com');
+      // When
+      const bob = await cli(h, 'pending', '--as', 'bob@example.com', '--json');
+      const bobText = await cli(h, 'pending', '--as', 'bob@example.com');
+      const alice = await cli(h, 'pending', '--as', 'alice@example.com');
+      const dave = await cli(h, 'pending', '--as', 'dave@example.com');
+      // Then
+      expect(bob.code).toBe(EXIT_OK);
+      expect(JSON.parse(bob.out.trim())).toMatchObject({ id, requester: 'dave@example.com', state: 'pending' });
+      expect(bobText.out).toContain(id);
+      expect(bobText.out).toContain('1 of 2');
+      expect(alice.out).toBe('Nothing waits for your approval.\n');
+      expect(dave.out).toBe('Nothing waits for your approval.\n');
+    });
+
+    it('needs --as for list and pending', async () => {
+      expect((await cli(h, 'list')).code).toBe(EXIT_USAGE);
+      expect((await cli(h, 'pending')).code).toBe(EXIT_USAGE);
+    });
+  });
+
+  describe('refusals and outcomes in the words of the CLI', () => {
+    it('names the CLI command to run, not a chat command, when a role is unknown or an id is wrong', async () => {
+      // When
+      const role = await cli(h, 'request', 'no-such-role', '1h', 'OPS-1', 'rotate', 'the', 'sandbox', 'keys', '--as', 'dave@example.com');
+      const id = await cli(h, 'approve', 'ZZZZZZZZ', '--as', 'alice@example.com');
+      // Then
+      expect(role.code).toBe(EXIT_REFUSED);
+      expect(role.err).toBe('refused (unknown_role): There is no role "no-such-role". Run `prod-access roles --as dave@example.com` to see the roles you may request.\n');
+      expect(id.code).toBe(EXIT_REFUSED);
+      expect(id.err).toBe('refused (not_pending): There is no request ZZZZZZZZ. Run `prod-access list --as alice@example.com` to see your requests and their ids.\n');
+      expect(role.err + id.err).not.toContain('/prod-access');
+    });
+
+    it('says when a second cancel changed nothing', async () => {
+      // Given dave's pending request
+      const id = await openRequest();
+      // When he cancels it twice
+      const first = await cli(h, 'cancel', id, '--as', 'dave@example.com');
+      const second = await cli(h, 'cancel', id, '--as', 'dave@example.com');
+      // Then
+      expect(first.out).toBe(`Request ${id} is cancelled.\n`);
+      expect(second).toMatchObject({ code: EXIT_OK, out: `Request ${id} was already cancelled; nothing changed.\n` });
+    });
+
+    it('says an approval of 1 of 2 was recorded, and how many more it needs', async () => {
+      const id = await openRequest();
+      const r = await cli(h, 'approve', id, '--as', 'alice@example.com');
+      expect(r.out).toBe(`${id}: approval 1 of 2 recorded; it needs 1 more.\n`);
+    });
+
+    it('says a break-glass review of 1 of 2 was recorded, not that access was approved and granted', async () => {
+      // Given dave's break-glass access, live at once
+      const opened = await cli(h, 'request', 'sandbox-admin', '1h', 'OPS-1', 'prod', 'is', 'on', 'fire', '--break-glass', '--as', 'dave@example.com');
+      const id = opened.out.trim().split('\n').at(-1) ?? '';
+      expect(opened.out).toContain('Break-glass access to sandbox-admin granted until 2026-03-03T11:00:00.000Z');
+      // When alice reviews it, then bob
+      const first = await cli(h, 'approve', id, '--as', 'alice@example.com');
+      const second = await cli(h, 'approve', id, '--as', 'bob@example.com');
+      // Then
+      expect(first.out).toBe(`Break-glass request ${id}: review 1 of 2 recorded; it needs 1 more by 2026-03-04T10:00:00.000Z.\n`);
+      expect(first.out).not.toContain('granted');
+      expect(second.out).toBe(`Break-glass request ${id}: review 2 of 2 recorded; it is fully reviewed.\n`);
+    });
+
+    it('says an approved extension was applied to the grant, with the new expiry', async () => {
+      // Given dave's live access until 11:00 and his extension of 1h
+      const id = await openRequest();
+      await cli(h, 'approve', id, '--as', 'alice@example.com');
+      await cli(h, 'approve', id, '--as', 'bob@example.com');
+      const extended = await cli(h, 'extend', id, '1h', 'the', 'rotation', 'takes', 'longer', '--as', 'dave@example.com');
+      const extensionId = extended.out.trim().split('\n').at(-1) ?? '';
+      expect(extended.out).toContain(`Extension ${extensionId} (1h more on ${id}) is waiting for 2 approvals.`);
+      // When both approve it
+      await cli(h, 'approve', extensionId, '--as', 'alice@example.com');
+      const applied = await cli(h, 'approve', extensionId, '--as', 'bob@example.com');
+      // Then
+      expect(applied.out).toBe(`Extension ${extensionId} approved and applied: access of request ${id} (sandbox-admin) now runs until 2026-03-03T12:00:00.000Z (1h more).\n`);
+      expect(applied.out).not.toContain('did not grant');
+    });
+
+    it('refuses a duration beyond any limit with the role\'s maximum', async () => {
+      const r = await cli(h, 'request', 'sandbox-admin', '99999d', 'OPS-1', 'rotate', 'the', 'sandbox', 'keys', '--as', 'dave@example.com');
+      expect(r.code).toBe(EXIT_REFUSED);
+      expect(r.err).toBe('refused (duration_too_long): 99999d is longer than the 4h maximum for sandbox-admin.\n');
+    });
+  });
+
   it('exits 3 with a plain message when the database is unavailable', async () => {
     await database.close();
     const r = await cli(h, 'grants', 'list');

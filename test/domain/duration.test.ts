@@ -27,7 +27,7 @@ describe('parseDuration', () => {
       // When
       const parsed = parseDuration(text);
       // Then
-      expect(parsed).toEqual({ ok: false, message: `${JSON.stringify(text)} ${NOT_A_DURATION}` });
+      expect(parsed).toEqual({ ok: false, problem: 'shape', message: `${JSON.stringify(text)} ${NOT_A_DURATION}` });
     },
   );
 
@@ -35,14 +35,14 @@ describe('parseDuration', () => {
     // Given / When
     const parsed = parseDuration(text);
     // Then
-    expect(parsed).toEqual({ ok: false, message: `${JSON.stringify(text)} is too short: the shortest duration is 1m` });
+    expect(parsed).toEqual({ ok: false, problem: 'too_short', message: `${JSON.stringify(text)} is too short: the shortest duration is 1m` });
   });
 
   it.each(['99999d', '367d', '366d1m', '527041m', '99999999999999999999999h'])('refuses %j as too long', (text) => {
     // Given / When
     const parsed = parseDuration(text);
     // Then
-    expect(parsed).toEqual({ ok: false, message: `${JSON.stringify(text)} is too long: the longest duration is 366d` });
+    expect(parsed).toMatchObject({ ok: false, problem: 'too_long', message: `${JSON.stringify(text)} is too long: the longest duration is 366d` });
   });
 
   it('cuts a long input short when it echoes it back', () => {
@@ -51,7 +51,7 @@ describe('parseDuration', () => {
     // When
     const parsed = parseDuration(text);
     // Then
-    expect(parsed).toEqual({ ok: false, message: `"${'x'.repeat(40)}…" ${NOT_A_DURATION}` });
+    expect(parsed).toEqual({ ok: false, problem: 'shape', message: `"${'x'.repeat(40)}…" ${NOT_A_DURATION}` });
   });
 });
 

@@ -260,6 +260,8 @@ describe('Slack in HTTP mode', () => {
       const before = bot.slack.callsTo('views.publish').length;
       await bot.click(people.alice.id, 'approve', id, { fromHome: true });
       await bot.slack.waitFor('views.publish', (c) => c.args.user_id === people.alice.id && bot.slack.callsTo('views.publish').indexOf(c) >= before && !JSON.stringify(c.args.view).includes(id));
+      // And she is told what her click did, in the words the CLI uses: one approval of two, not "approved"
+      await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === people.alice.id && textOf(c).includes(`${id}: approval 1 of 2 recorded; it needs 1 more.`));
       // And dave, who never opened his Home, gets it kept current too (found by e-mail)
       await bot.slack.waitFor('views.publish', (c) => c.args.user_id === people.dave.id && JSON.stringify(c.args.view).includes(id));
     });

@@ -1,3 +1,4 @@
+import { nextStepWords, refusalText, type Refusal, type RefusalHint } from '../../domain/lifecycle/transition';
 import { parseRequestId, type RequestId } from '../../domain/request-id';
 import { code, joinRich, type RichText, say } from '../../domain/rich-text';
 import { quoteInput } from '../../domain/text';
@@ -32,6 +33,16 @@ export const CHAT_USAGE: RichText = joinRich([
   say`${code('/prod-access cancel <id>')} withdraw a pending request`,
   say`${code('/prod-access list')}, ${code('/prod-access status <id>')}, ${code('/prod-access roles')}, ${code('/prod-access help')}`,
 ]);
+
+/** A refusal's next step as a chat command: "Type `/prod-access roles` to see the roles you may request." */
+export function chatNextStep(hint: RefusalHint): RichText {
+  return nextStepWords(hint, (verb) => say`Type ${code(`/prod-access ${verb}`)}`);
+}
+
+/** A refusal as chat shows it, with its next step as a chat command. */
+export function chatRefusalText(refusal: Refusal): RichText {
+  return refusalText(refusal, chatNextStep);
+}
 
 export function parseChatCommand(text: string): ChatCommandParse {
   // NB: Slack sends the text as typed; runs of white space (and non-breaking spaces from pasted

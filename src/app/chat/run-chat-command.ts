@@ -2,7 +2,6 @@ import type { AccessRequest } from '../../domain/access-request';
 import { formatDuration } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import { mayRevoke } from '../../domain/lifecycle/revoke';
-import { refusalText } from '../../domain/lifecycle/transition';
 import { requestableRoles } from '../../domain/policy';
 import { bold, code, joinRich, type RichText, say } from '../../domain/rich-text';
 import type { AppContext } from '../app-context';
@@ -14,7 +13,8 @@ import type { Origin } from '../origin';
 import type { Outcome } from '../outcome';
 import { requestAccess } from '../request-access';
 import { revokeAccess } from '../revoke-access';
-import { CHAT_USAGE, type ChatCommand } from './chat-command';
+import { cancelText, extensionOpenedText, openedText, revokeText } from '../outcome-text';
+import { CHAT_USAGE, chatRefusalText, type ChatCommand } from './chat-command';
 
 /** Who typed the command: the e-mail the platform verified, never text they typed. */
 export interface ChatActor {
@@ -81,35 +81,28 @@ async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatComma
     case 'request':
       return reply(
         await requestAccess(ctx, { requester: actor.email, role: command.role, duration: command.duration, ticket: command.ticket, reason: command.reason, breakGlass: command.breakGlass }, actor.origin),
-        (r) =>
-          r.breakGlass
-            ? r.state === 'active'
-              ? say`Break-glass access to ${r.role} granted until ${r.grant?.expiresAt.toISOString() ?? '?'} (request ${r.id}). Security has been told; it needs ${r.approvalsRequired} review${r.approvalsRequired === 1 ? '' : 's'}.`
-              : say`Break-glass request ${r.id} for ${r.role} is ${r.state}; the provider has not granted it yet and it is retried automatically.`
-            : say`Request ${r.id} for ${r.role} (${formatDuration(r.duration)}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}. The clock starts when access is granted.`,
+        openedText,
       );
     case 'extend':
       return reply(
         await extendAccess(ctx, command.id, { requester: actor.email, duration: command.duration, reason: command.reason }, actor.origin),
-        (r) => say`Extension ${r.id} (${formatDuration(r.duration)} more on ${command.id}) is waiting for ${r.approvalsRequired} approval${r.approvalsRequired === 1 ? '' : 's'}.`,
+        extensionOpenedText,
       );
     case 'revoke':
       try {
-        return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), (r, changed) =>
-          changed ? say`Access of request ${r.id} (${r.role}) is revoked.` : say`Request ${r.id} was already revoked.`,
-        );
+        return reply(await revokeAccess(ctx, command.id, actor.email, 'revoked_early', actor.origin), revokeText);
       } catch (error) {
         // NB: the revocation is recorded as started and stays due: unlike other failures, it is not "nothing done".
         if (!(error instanceof ProviderError)) throw error;
         return { ok: false, text: say`${describeRevocationFailure(command.id, error)}` };
       }
     case 'cancel':
-      return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), (r, changed) => (changed ? say`Request ${r.id} is cancelled.` : say`Request ${r.id} was already cancelled.`));
+      return reply(await cancelRequest(ctx, command.id, actor.email, actor.origin), cancelText);
   }
 }
 
 function reply(outcome: Outcome<AccessRequest>, describe: (r: AccessRequest, changed: boolean) => RichText): ChatReply {
-  if (!outcome.ok) return { ok: false, text: refusalText(outcome.refusal) };
+  if (!outcome.ok) return { ok: false, text: chatRefusalText(outcome.refusal) };
   return { ok: true, text: describe(outcome.value, outcome.changed), request: outcome.value };
 }
 

@@ -4,7 +4,7 @@ import { formatDuration, parseDuration, addMinutes, type Minutes } from '../dura
 import type { Email } from '../email';
 import { matchesAny, type LoadedPolicy, type RolePolicy } from '../policy';
 import type { RequestId } from '../request-id';
-import { code, say } from '../rich-text';
+import { say } from '../rich-text';
 import { cleanText, quoteInput } from '../text';
 import { refusal, refuse, requestEvent, type Refusal, type Transition } from './transition';
 
@@ -31,10 +31,10 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
   const roleName = input.role.trim().toLowerCase();
   const role = loaded.policy.roles.get(roleName);
   if (!role) {
-    return refuse('unknown_role', say`There is no role ${quoteInput(input.role)}. Type ${code('/prod-access roles')} to see the roles you may request.`);
+    return refuse('unknown_role', say`There is no role ${quoteInput(input.role)}.`, 'roles');
   }
   if (!matchesAny(loaded.policy, role.requesters, input.requester)) {
-    return refuse('not_eligible', `You are not allowed to request ${role.name}: the policy does not list you among its requesters.`);
+    return refuse('not_eligible', `You are not allowed to request ${role.name}: the policy does not list you among its requesters.`, 'roles');
   }
   const breakGlass = input.breakGlass === true;
   if (breakGlass && !role.breakGlass.allowed) {
@@ -86,14 +86,15 @@ export function openRequest(input: RequestInput, id: RequestId, loaded: LoadedPo
 export function checkDuration(text: string | undefined, role: RolePolicy): { minutes: Minutes } | Refusal {
   if (text === undefined || text.trim() === '') return { minutes: role.defaultDuration };
   const parsed = parseDuration(text);
+  // NB: past the absolute limit the duration has no minutes to show; the role's maximum is what the person needs to hear.
+  if (!parsed.ok && parsed.problem === 'too_long') return tooLong(parsed.typed, role);
   if (!parsed.ok) return { code: 'bad_duration', message: `Duration ${parsed.message}.` };
-  if (parsed.minutes > role.maxDuration) {
-    return {
-      code: 'duration_too_long',
-      message: `${formatDuration(parsed.minutes)} is longer than the ${formatDuration(role.maxDuration)} maximum for ${role.name}.`,
-    };
-  }
+  if (parsed.minutes > role.maxDuration) return tooLong(formatDuration(parsed.minutes), role);
   return { minutes: parsed.minutes };
+}
+
+function tooLong(shown: string, role: RolePolicy): Refusal {
+  return { code: 'duration_too_long', message: `${shown} is longer than the ${formatDuration(role.maxDuration)} maximum for ${role.name}.` };
 }
 
 export function checkTicket(text: string, role: RolePolicy): string | Refusal {

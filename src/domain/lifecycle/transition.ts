@@ -1,6 +1,7 @@
 import type { AccessRequest } from '../access-request';
 import type { AuditAction, AuditEvent } from '../audit-event';
-import { type RichText, toPlainText, verbatim } from '../rich-text';
+import { assertNever } from '../assert-never';
+import { type RichText, say, toPlainText, verbatim } from '../rich-text';
 
 export const refusalCodes = [
   'unknown_role',
@@ -23,26 +24,53 @@ export const refusalCodes = [
 ] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 
+/**
+ * The next step a refusal points to, as something to look at, not as a command to type: each front
+ * end names its own command for it (`/prod-access roles` in chat, `prod-access roles --as …` on the
+ * CLI). NB: the domain serves every front end, so it never spells one's syntax.
+ */
+export const refusalHints = ['roles', 'list'] as const;
+export type RefusalHint = (typeof refusalHints)[number];
+
 /** A rule said no. Carries a sentence for the person who asked. */
 export interface Refusal {
   readonly code: RefusalCode;
-  /** The sentence as plain text (the CLI, logs, Slack's plain-text form errors). */
+  /** The sentence as plain text, without the next step (logs, Slack's plain-text form errors). */
   readonly message: string;
   /**
    * The same sentence with the bot's words and what the person typed kept apart, for chat to
-   * format; set where it quotes input or formats a command. Without it chat shows `message` verbatim.
+   * format; set where it quotes input. Without it the sentence is `message`, shown as is.
    */
   readonly text?: RichText;
+  /** Where to look next; the front end that shows the refusal words it (see `refusalText`). */
+  readonly hint?: RefusalHint;
 }
 
 /** A refusal from plain words or from a sentence built with `say`. */
-export function refusal(code: RefusalCode, message: string | RichText): Refusal {
-  return typeof message === 'string' ? { code, message } : { code, message: toPlainText(message), text: message };
+export function refusal(code: RefusalCode, message: string | RichText, hint?: RefusalHint): Refusal {
+  const base = typeof message === 'string' ? { code, message } : { code, message: toPlainText(message), text: message };
+  return hint ? { ...base, hint } : base;
 }
 
-/** What chat shows for a refusal: its formatted sentence, or its plain message as is. */
-export function refusalText(refusal: Refusal): RichText {
-  return refusal.text ?? [verbatim(refusal.message)];
+/**
+ * A refusal as the front end that shows it says it: the sentence, then its next step in that front
+ * end's own words (`nextStep`). Required, so no front end can print another one's commands.
+ */
+export function refusalText(refusal: Refusal, nextStep: (hint: RefusalHint) => RichText): RichText {
+  const sentence = refusal.text ?? [verbatim(refusal.message)];
+  return refusal.hint ? say`${sentence} ${nextStep(refusal.hint)}` : sentence;
+}
+
+/** The words of a next step, with `command` being how this front end spells the command for it. */
+export function nextStepWords(hint: RefusalHint, command: (verb: RefusalHint) => RichText): RichText {
+  switch (hint) {
+    case 'roles':
+      return say`${command('roles')} to see the roles you may request.`;
+    case 'list':
+      return say`${command('list')} to see your requests and their ids.`;
+    default:
+      return assertNever(hint);
+  }
 }
 
 /**
@@ -51,8 +79,8 @@ export function refusalText(refusal: Refusal): RichText {
  */
 export type Transition = { ok: true; request: AccessRequest; events: AuditEvent[] } | { ok: false; refusal: Refusal };
 
-export function refuse(code: RefusalCode, message: string | RichText): { ok: false; refusal: Refusal } {
-  return { ok: false, refusal: refusal(code, message) };
+export function refuse(code: RefusalCode, message: string | RichText, hint?: RefusalHint): { ok: false; refusal: Refusal } {
+  return { ok: false, refusal: refusal(code, message, hint) };
 }
 
 /** The facts every request event carries: resource (role and target), ticket, reason. */

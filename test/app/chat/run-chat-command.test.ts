@@ -57,4 +57,31 @@ describe('runChatCommand', () => {
     const outsider = await runChatCommand(h.ctx, as('mallory@elsewhere.org'), { kind: 'roles' });
     expect(toPlainText(outsider.text)).toBe('No role in the policy lists mallory@elsewhere.org as a requester. Ask your security team.');
   });
+
+  it('says a second cancel changed nothing, in the same words as the CLI', async () => {
+    // Given dave's pending request
+    const opened = await runChatCommand(h.ctx, as(dave), { kind: 'request', role: 'sandbox-admin', duration: '1h', ticket: 'OPS-7', reason: 'rotate the sandbox keys', breakGlass: false });
+    const id = opened.request?.id as RequestId;
+    // When he cancels it twice
+    const first = await runChatCommand(h.ctx, as(dave), { kind: 'cancel', id });
+    const second = await runChatCommand(h.ctx, as(dave), { kind: 'cancel', id });
+    // Then
+    expect(toPlainText(first.text)).toBe(`Request ${id} is cancelled.`);
+    expect(toPlainText(second.text)).toBe(`Request ${id} was already cancelled; nothing changed.`);
+  });
+
+  it('names the chat command for the next step of a refusal', async () => {
+    // When dave asks for a role that does not exist, and cancels a request that does not exist
+    const role = await runChatCommand(h.ctx, as(dave), { kind: 'request', role: 'no-such-role', duration: '1h', ticket: 'OPS-7', reason: 'rotate the sandbox keys', breakGlass: false });
+    const id = await runChatCommand(h.ctx, as(dave), { kind: 'cancel', id: 'ZZZZZZZZ' as RequestId });
+    // Then each refusal says what to type in chat
+    expect(toPlainText(role.text)).toBe('There is no role "no-such-role". Type `/prod-access roles` to see the roles you may request.');
+    expect(toPlainText(id.text)).toBe('There is no request ZZZZZZZZ. Type `/prod-access list` to see your requests and their ids.');
+  });
+
+  it('refuses a duration past any limit with the role\'s maximum', async () => {
+    const reply = await runChatCommand(h.ctx, as(dave), { kind: 'request', role: 'sandbox-admin', duration: '99999d', ticket: 'OPS-7', reason: 'rotate the sandbox keys', breakGlass: false });
+    expect(reply.ok).toBe(false);
+    expect(toPlainText(reply.text)).toBe('99999d is longer than the 4h maximum for sandbox-admin.');
+  });
 });

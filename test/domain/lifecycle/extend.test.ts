@@ -93,6 +93,13 @@ describe('openExtension', () => {
     });
   });
 
+  it('refuses an extension past any limit with the role\'s own maximum', () => {
+    // Given / When dave asks for far more than a year
+    const refusal = refused(openExtension(activeRequest(), input({ duration: '99999d' }), undefined, EXT_ID, loaded, NOW));
+    // Then
+    expect(refusal).toEqual({ code: 'duration_too_long', message: '99999d is longer than the 4h maximum for db-admin.' });
+  });
+
   it('accepts an extension up to exactly the role maximum', () => {
     // Given / When
     const { request: extension } = succeeded(openExtension(activeRequest(), input({ duration: '2h' }), undefined, EXT_ID, loaded, NOW));

@@ -1,4 +1,6 @@
 import { MAX_REASON_LENGTH, MAX_TICKET_LENGTH, openRequest } from '../../../src/domain/lifecycle/open-request';
+import { nextStepWords, refusalText } from '../../../src/domain/lifecycle/transition';
+import { code, say, toPlainText } from '../../../src/domain/rich-text';
 import { expectRequestFacts, loadPolicy, people, refused, requestId, requestInput, succeeded } from '../fixtures';
 
 const NOW = new Date('2026-03-03T10:00:00Z');
@@ -51,21 +53,29 @@ describe('openRequest', () => {
     // Given / When
     const refusal = refused(openRequest(requestInput({ role: 'root\u202e' }), ID, loaded, NOW));
     // Then
-    expect(refusal.code).toBe('unknown_role');
-    expect(refusal.message).toBe('There is no role "root". Type `/prod-access roles` to see the roles you may request.');
+    expect(refusal).toMatchObject({ code: 'unknown_role', message: 'There is no role "root".', hint: 'roles' });
   });
 
-  it('keeps the quoted input apart from the command it suggests, so chat can format one and escape the other', () => {
+  it('points to the roles as a next step, never as one front end\'s command, and keeps the quoted input apart', () => {
     // Given / When a role name that looks like markup
     const refusal = refused(openRequest(requestInput({ role: '*root*' }), ID, loaded, NOW));
-    // Then the command is the bot's code and the input is verbatim
+    // Then the input is verbatim, and each front end words the next step its own way
     expect(refusal.text).toEqual([
       { kind: 'plain', text: 'There is no role ' },
       { kind: 'verbatim', text: '"*root*"' },
-      { kind: 'plain', text: '. Type ' },
-      { kind: 'code', text: '/prod-access roles' },
-      { kind: 'plain', text: ' to see the roles you may request.' },
+      { kind: 'plain', text: '.' },
     ]);
+    expect(refusal.hint).toBe('roles');
+    expect(toPlainText(refusalText(refusal, (hint) => nextStepWords(hint, (verb) => say`Run ${code(`tool ${verb}`)}`)))).toBe(
+      'There is no role "*root*". Run `tool roles` to see the roles you may request.',
+    );
+  });
+
+  it.each(['99999d', '367d', '99999999999999999999999h'])('refuses %j, past any limit, with the role\'s own maximum', (duration) => {
+    // Given / When
+    const refusal = refused(openRequest(requestInput({ duration }), ID, loaded, NOW));
+    // Then
+    expect(refusal).toEqual({ code: 'duration_too_long', message: `${duration} is longer than the 4h maximum for db-admin.` });
   });
 
   it('refuses a requester the policy does not list', () => {
@@ -76,6 +86,7 @@ describe('openRequest', () => {
     expect(refusal).toEqual({
       code: 'not_eligible',
       message: 'You are not allowed to request db-admin: the policy does not list you among its requesters.',
+      hint: 'roles',
     });
   });
 

@@ -8,18 +8,20 @@ import type { AppContext } from '../../../app/app-context';
 import type { Config } from '../../../config/env';
 import { approveRequest } from '../../../app/approve-request';
 import type { ApprovalCard } from '../../../app/chat/approval-card';
-import { parseChatCommand } from '../../../app/chat/chat-command';
+import { chatRefusalText, parseChatCommand } from '../../../app/chat/chat-command';
 import type { ChatPlatform, MessageRef, PersonMessage } from '../../../app/chat/chat-platform';
 import { runChatCommand, type ChatActor, type ChatReply } from '../../../app/chat/run-chat-command';
 import { denyRequest } from '../../../app/deny-request';
 import { describeFailure, NotificationError } from '../../../app/errors';
 import { extendAccess } from '../../../app/extend-access';
+import { listAwaitingMyApproval } from '../../../app/list-requests';
 import type { Outcome } from '../../../app/outcome';
+import { approvalText, openedText } from '../../../app/outcome-text';
 import { dryRunRequest, requestAccess } from '../../../app/request-access';
 import type { AccessRequest } from '../../../domain/access-request';
 import type { Email } from '../../../domain/email';
-import { refusalText, type RefusalCode } from '../../../domain/lifecycle/transition';
-import { matchesAny, requestableRoles } from '../../../domain/policy';
+import type { RefusalCode } from '../../../domain/lifecycle/transition';
+import { requestableRoles } from '../../../domain/policy';
 import { parseExactRequestId, type RequestId } from '../../../domain/request-id';
 import { type RichText, say } from '../../../domain/rich-text';
 import { actionIds, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
@@ -232,11 +234,10 @@ export class SlackAdapter implements ChatPlatform {
         const actor = await this.actor(userId, team, { fresh: true });
         if (!actor.ok) return tell(actor);
         const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(userId, { fresh: true }));
-        if (!outcome.ok) return tell({ ok: false, text: refusalText(outcome.refusal) });
-        if (!outcome.changed) return tell({ ok: true, text: say`You had already approved ${id}; nothing changed.` });
-        this.hooks.onChange();
-        // NB: on a card the card itself shows the approval; from the App Home, say it.
-        if (!fromMessage) await tell({ ok: true, text: say`Approved ${id}.` });
+        if (!outcome.ok) return tell({ ok: false, text: chatRefusalText(outcome.refusal) });
+        if (outcome.changed) this.hooks.onChange();
+        // NB: on a card the card itself shows a counted approval; from the App Home, or for a repeat, say it.
+        if (!outcome.changed || !fromMessage) await tell({ ok: true, text: await approvalText(this.ctx, outcome.value, outcome.changed, actor.actor.email) });
       });
     }
 
@@ -276,13 +277,9 @@ export class SlackAdapter implements ChatPlatform {
       const tell: Tell = (reply) => this.tellInChannel(channelId, body.user.id, reply);
       await this.guarded(tell, async () => {
         const outcome = await requestAccess(this.ctx, input, actor.actor.origin);
-        if (!outcome.ok) return tell({ ok: false, text: refusalText(outcome.refusal) });
+        if (!outcome.ok) return tell({ ok: false, text: chatRefusalText(outcome.refusal) });
         this.hooks.onChange();
-        const r = outcome.value;
-        await tell({
-          ok: true,
-          text: r.state === 'active' ? say`Break-glass access to ${r.role} granted (request ${r.id}). Security has been told.` : say`Request ${r.id} for ${r.role} is waiting for ${r.approvalsRequired} approval(s).`,
-        });
+        await tell({ ok: true, text: openedText(outcome.value) });
       });
     });
 
@@ -386,14 +383,8 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   private async publishHome(userId: string, email: Email): Promise<void> {
-    const policy = this.ctx.policy.current().policy;
     const mine = await this.ctx.store.listRequests({ requester: email, states: ['active', 'pending'], limit: 50 });
-    const pendingForRoles = await this.ctx.store.listRequests({ states: ['pending'], limit: 100 });
-    const groups = await this.groupsOf(userId);
-    const toDecide = pendingForRoles.filter((r) => {
-      const role = policy.roles.get(r.role);
-      return r.requester !== email && role !== undefined && matchesAny(policy, role.approvers, email, groups) && !r.approvals.some((a) => a.approver === email);
-    });
+    const toDecide = await listAwaitingMyApproval(this.ctx, email, await this.groupsOf(userId));
     await this.client.views.publish({
       user_id: userId,
       view: homeView({ live: mine.filter((r) => r.state === 'active' && r.kind === 'access'), pending: mine.filter((r) => r.state === 'pending'), toDecide }),
