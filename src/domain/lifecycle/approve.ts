@@ -52,12 +52,17 @@ export function approve(
   if (sameOperator) return { ok: false, refusal: sameOperator };
 
   const approvals = [...request.approvals, { approver: by, at: now, ...(via.via === 'cli' ? { osUser: via.osUser } : {}) }];
-  const reached = approvals.length >= request.approvalsRequired;
-  const next: AccessRequest = { ...request, approvals, state: !reviewing && reached ? 'approved' : request.state };
+  // NB: a pending request needs the approvals the policy in force asks now, not when it opened: a
+  // role made stricter while requests wait must not be granted on the old, lower number. Reviews
+  // of break-glass access keep the number fixed when it was granted.
+  const required = reviewing ? request.approvalsRequired : role.approvals;
+  const reached = approvals.length >= required;
+  const next: AccessRequest = { ...request, approvals, approvalsRequired: required, state: !reviewing && reached ? 'approved' : request.state };
   // NB: an approver who counts only through a chat platform's user group says so in the trail.
   const counts = {
     approvals: approvals.length,
-    approvalsRequired: request.approvalsRequired,
+    approvalsRequired: required,
+    ...(required !== request.approvalsRequired ? { approvalsRequiredWas: request.approvalsRequired } : {}),
     ...(groupsVia.length > 0 ? { approverVia: { platformGroups: groupsVia } } : {}),
     ...(cli.operator ? { operator: cli.operator } : {}),
   };

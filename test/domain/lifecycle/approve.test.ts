@@ -48,6 +48,24 @@ describe('approve', () => {
     for (const event of events) expectRequestFacts(event, next);
   });
 
+  it('counts approvals against the policy in force when they are given, not when the request opened', () => {
+    // Given a readonly request opened when one approval was enough, and a policy that now asks two
+    const request = pendingRequest({ role: 'readonly' });
+    const stricter = loadPolicy(POLICY_YAML.replace('approvals: 1', 'approvals: 2')).policy;
+    // When carol approves
+    const { request: next, events } = succeeded(approve(request, people.carol, stricter, T1));
+    // Then it still waits for a second approver, and the trail says the rule changed
+    expect(next).toMatchObject({ state: 'pending', approvalsRequired: 2 });
+    expect(events.map((e) => e.action)).toEqual(['approval_recorded']);
+    expect(events[0]?.data).toMatchObject({ approvals: 1, approvalsRequired: 2, approvalsRequiredWas: 1 });
+
+    // And a db-admin request (two approvals) is approved at the first once the policy asks one
+    const laxer = loadPolicy(POLICY_YAML.replace('approvals: 2', 'approvals: 1')).policy;
+    const approved = succeeded(approve(pendingRequest(), people.alice, laxer, T1));
+    expect(approved.request).toMatchObject({ state: 'approved', approvalsRequired: 1 });
+    expect(approved.events.map((e) => e.action)).toEqual(['approval_recorded', 'request_approved']);
+  });
+
   it('approves a one-approval request at the first approval', () => {
     // Given a readonly request, which needs one approval
     const request = pendingRequest({ role: 'readonly' });
