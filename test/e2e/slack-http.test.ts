@@ -213,6 +213,9 @@ describe('Slack in HTTP mode', () => {
       expect(reply).toContain(`Extension ${extension} (1h more on ${id})`);
       await cardOf(extension);
       await bot.click(people.alice.id, 'approve', extension);
+      // NB: clicks are acked at once and decided after (each with a fresh look-up of the clicker), so
+      // the second click waits for the first to show, or the card could list them in either order.
+      await bot.slack.waitFor('chat.update', (c) => textOf(c).includes(`*Request*\\n${extension}`) && textOf(c).includes('1 of 2 approvals: alice@example.com'));
       await bot.click(people.carol.id, 'approve', extension);
       await bot.slack.waitFor('chat.postMessage', (c) => c.args.channel === people.dave.id && textOf(c).includes('extended by 1h'));
       const extensionCard = await bot.slack.waitFor('chat.update', (c) => textOf(c).includes(`*Request*\\n${extension}`) && textOf(c).includes(`Extension approved (2 of 2 approvals: alice@example.com, carol@example.com); added to ${id}`));
@@ -309,10 +312,10 @@ describe('Slack in HTTP mode', () => {
       // Given Slack answers 503 to every try the client makes for the card
       for (let i = 0; i < 4; i++) bot.slack.failNext('chat.postMessage', { status: 503, when: (args) => args.channel === 'C0APPROVALS' });
       const id = await daveAsks();
-      await bot.slack.waitFor('chat.postMessage', (c) => textOf(c).includes(id));
-      await new Promise((resolve) => setTimeout(resolve, 1_500));
-      const before = bot.slack.callsTo('chat.postMessage').filter((c) => textOf(c).includes(id)).length;
-      expect(before).toBe(4);
+      // NB: waits for the client's own retries (four tries in all, with backoff) however slow the machine is.
+      const tries = () => bot.slack.callsTo('chat.postMessage').filter((c) => textOf(c).includes(id)).length;
+      await bot.slack.waitFor('chat.postMessage', () => tries() >= 4);
+      expect(tries()).toBe(4);
 
       // When alice approves meanwhile, and time passes (the dispatcher backs off on the test's clock)
       await bot.click(people.alice.id, 'approve', id, { fromHome: true });
