@@ -1,5 +1,4 @@
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import http from 'node:http';
 import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -7,6 +6,7 @@ import { FakeSlack } from '../test/fakes/fake-slack';
 import { spawnServiceProcess } from '../test/support/processes';
 import { SIGNING_SECRET } from '../test/support/slack-bot';
 import { createPostgresDatabase } from '../test/support/test-database';
+import { postJunk } from '../test/support/junk-body';
 
 export interface BodyFloodFigures {
   readonly rssBeforeMiB: number;
@@ -32,43 +32,10 @@ function memoryOf(pid: number): { rss: number; peak: number } {
   return { rss: kib('VmRSS') / 1024, peak: kib('VmHWM') / 1024 };
 }
 
-/** One unsigned POST of `size` bytes of junk, announced (Content-Length) or chunked; stops writing when answered. */
-function forge(url: string, size: number, chunked: boolean): Promise<{ status: string; sent: number }> {
-  return new Promise((resolve) => {
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    const headers: Record<string, string | number> = { 'content-type': 'application/x-www-form-urlencoded' };
-    if (chunked) headers['transfer-encoding'] = 'chunked';
-    else headers['content-length'] = size;
-    const req = http.request(url, { method: 'POST', headers, agent: false });
-    let sent = 0;
-    // NB: a client still writing when the server closes gets EPIPE or ECONNRESET, and Node then drops
-    // the 413 it had not read yet: counted as `reset`, a refusal all the same.
-    let status = 'reset';
-    let stopped = false;
-    const finish = () => {
-      if (!stopped) stopped = true;
-      req.destroy();
-      resolve({ status, sent });
-    };
-    req.on('response', (res) => {
-      stopped = true;
-      status = String(res.statusCode);
-      res.resume();
-      res.on('end', finish);
-      res.on('error', finish);
-    });
-    req.on('error', () => setImmediate(finish));
-    req.on('close', () => setImmediate(finish));
-    const pump = () => {
-      while (!stopped && sent < size) {
-        const piece = sent + chunk.length <= size ? chunk : chunk.subarray(0, size - sent);
-        sent += piece.length;
-        if (!req.write(piece)) return void req.once('drain', pump);
-      }
-      if (!stopped) req.end();
-    };
-    pump();
-  });
+/** One unsigned POST of `size` bytes of junk; `reset` when the connection closed before an answer was read. */
+async function forge(url: string, size: number, chunked: boolean): Promise<{ status: string; sent: number }> {
+  const { status, sent } = await postJunk(url, size, { chunked });
+  return { status: status === undefined ? 'reset' : String(status), sent };
 }
 
 /**

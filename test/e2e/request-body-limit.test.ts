@@ -1,8 +1,8 @@
-import http from 'node:http';
 import net from 'node:net';
 import { MAX_REQUEST_BODY_BYTES } from '../../src/service/http-server';
 import { postSigned, slashCommandBody } from '../fakes/slack-signing';
 import { people, SIGNING_SECRET, startSlackBot, type SlackBot } from '../support/slack-bot';
+import { postJunk } from '../support/junk-body';
 
 jest.setTimeout(60_000);
 
@@ -20,42 +20,8 @@ function sendHeadOnly(port: number, head: string): Promise<{ answer: string; sen
   });
 }
 
-/**
- * Streams `total` bytes of junk as a chunked (unsigned) body, respecting back-pressure, until the
- * server answers or closes; resolves with the status (if any answer came) and the bytes handed to the socket.
- */
-function streamChunked(url: string, total: number): Promise<{ status: number | undefined; sent: number }> {
-  return new Promise((resolve) => {
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    const req = http.request(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'transfer-encoding': 'chunked' } });
-    let sent = 0;
-    let status: number | undefined;
-    let stopped = false;
-    const finish = () => {
-      stopped = true;
-      req.destroy();
-      resolve({ status, sent });
-    };
-    req.on('response', (res) => {
-      stopped = true;
-      status = res.statusCode;
-      res.resume();
-      res.on('end', finish);
-      res.on('error', finish);
-    });
-    // NB: once the server has answered and closed, writing on gets EPIPE or ECONNRESET.
-    req.on('error', () => setImmediate(finish));
-    req.on('close', () => setImmediate(finish));
-    const pump = () => {
-      while (!stopped && sent < total) {
-        sent += chunk.length;
-        if (!req.write(chunk)) return void req.once('drain', pump);
-      }
-      if (!stopped) req.end();
-    };
-    pump();
-  });
-}
+/** Streams `total` bytes of junk as a chunked (unsigned) body until the server answers or closes. */
+const streamChunked = (url: string, total: number) => postJunk(url, total, { chunked: true });
 
 describe('request bodies on the HTTP server', () => {
   let bot: SlackBot;
