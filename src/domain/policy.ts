@@ -3,6 +3,7 @@ import { isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, type Minutes } from './duration';
 import { parseEmail, type Email } from './email';
+import { targetProblems } from './provider-targets';
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
 export type Weekday = (typeof weekdays)[number];
@@ -313,6 +314,8 @@ function crossCheck(raw: Readonly<Record<string, unknown>>, knownProviders: read
     const role = fieldsOf(roleSchema.shape, rawRole);
     if (role.provider !== undefined && !knownProviders.includes(role.provider)) {
       problem([...path, 'provider'], `unknown provider ${JSON.stringify(role.provider)} (available: ${knownProviders.join(', ')})`);
+    } else if (role.provider !== undefined && role.target !== undefined) {
+      for (const { key, message } of targetProblems(role.provider, role.target)) problem([...path, 'target', key], message);
     }
     const requesters = principalRefsAt(rawRole.requesters, [...path, 'requesters']);
     const approvers = principalRefsAt(rawRole.approvers, [...path, 'approvers']);

@@ -10,18 +10,74 @@ export interface GrantSpec {
   readonly target: Readonly<Record<string, string>>;
   /** The grant's expiry, for providers that can enforce a TTL themselves (belt and braces). */
   readonly expiresAt: Date;
+  /** Why, and under which ticket: clouds that keep a justification (Azure PIM) record them. */
+  readonly reason?: string;
+  readonly ticket?: string;
+}
+
+/** One piece of access a provider holds that the bot made, as the provider reports it (drift input). */
+export interface ProviderAccess {
+  /** The policy role whose target this access matches. */
+  readonly role: string;
+  /** The provider's own principal id (Identity Center user id, `user:<e-mail>`, Entra object id, login role). */
+  readonly principal: string;
+  /** The request that made it, when the provider records it (GCP binding title, Azure justification). */
+  readonly requestId?: RequestId;
+  /** The provider's own end of this access, when it has one. */
+  readonly expiresAt?: Date;
+  /** The provider's words for what this is, for a person reading an alert. */
+  readonly detail: string;
+}
+
+/**
+ * How hard the bot may drive a provider: revocations run at most `concurrency` at a time and
+ * start at most `callsPerSecond` per second, so a thousand grants expiring together respect the
+ * cloud's documented throttling instead of tripping it.
+ */
+export interface ProviderLimits {
+  readonly concurrency: number;
+  readonly callsPerSecond: number;
 }
 
 /**
  * A cloud or database IAM system. Both calls are idempotent: granting what is already granted,
- * or revoking what is already gone, succeeds. Failures throw `ProviderError` with a cause.
+ * or revoking what is already gone, succeeds. Failures throw `ProviderError` with a cause:
+ * `unavailable` (including throttling) is retried, `refused` and `misconfigured` are permanent.
  */
 export interface IamProvider {
   /** The policy's `provider:` value this adapter serves (`local`, `postgres`, `aws`, …). */
   readonly kind: string;
+  /** Pacing for bulk work (revocations); absent means the engine's defaults. */
+  readonly limits?: ProviderLimits;
+  /**
+   * True when each request gets access of its own at the provider (a GCP binding titled with the
+   * request id), so revoking one request never touches another's: the engine then revokes it even
+   * while another live grant covers the same role and target.
+   */
+  readonly grantsPerRequest?: boolean;
+  /**
+   * Grants access until `spec.expiresAt`, and where the provider keeps its own expiry, sets it:
+   * a grant that already exists has its provider-side expiry moved to the later of the two.
+   */
   grant(spec: GrantSpec): Promise<void>;
   /** `removed: false` when there was nothing to remove (already gone). */
   revoke(spec: GrantSpec): Promise<{ removed: boolean }>;
+  /**
+   * Before any approval round: can this person be granted this target at all? Throws
+   * `ProviderError` (`refused` when the person has no principal there, `misconfigured` when the
+   * target cannot be used) with a sentence that names what is missing. Reads only.
+   */
+  check?(spec: GrantSpec): Promise<void>;
+  /**
+   * Moves the provider's own expiry of live access to `spec.expiresAt` (an approved extension),
+   * so the cloud never ends access before the bot does, nor after. Providers without their own
+   * expiry leave this out.
+   */
+  extend?(spec: GrantSpec): Promise<void>;
+  /** The access the bot made that exists at the provider now, for the given roles (drift reconciliation). */
+  listGranted?(roles: readonly { readonly role: string; readonly target: Readonly<Record<string, string>> }[]): Promise<readonly ProviderAccess[]>;
+  /** Ends connections and timers. */
+  close?(): Promise<void>;
 }
 
 /** The providers this process has configured, by kind. */
