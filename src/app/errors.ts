@@ -15,18 +15,26 @@ export class StoreError extends Error {
   }
 }
 
-export const providerErrorCodes = ['unavailable', 'refused', 'misconfigured'] as const;
+/**
+ * `unavailable`: retried (outages, throttling). `refused`, `misconfigured`: permanent.
+ * `deferred`: the provider cannot do it yet by its own rules, and will at `retryAt` (Azure refuses to
+ * remove an assignment in its first 5 minutes): retried then, and not a failure worth an alert.
+ */
+export const providerErrorCodes = ['unavailable', 'refused', 'misconfigured', 'deferred'] as const;
 export type ProviderErrorCode = (typeof providerErrorCodes)[number];
 
 export class ProviderError extends Error {
   override readonly name = 'ProviderError';
+  /** When to try again: a throttling `Retry-After`, or when a `deferred` call becomes possible. */
+  readonly retryAt: Date | undefined;
   constructor(
     readonly code: ProviderErrorCode,
     readonly provider: string,
     message: string,
-    options?: { cause?: unknown },
+    options?: { cause?: unknown; retryAt?: Date },
   ) {
-    super(message, options);
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.retryAt = options?.retryAt;
   }
 }
 
@@ -56,6 +64,8 @@ export function describeFailure(error: unknown): string {
         return `The ${error.provider} provider refused: ${error.message}.`;
       case 'misconfigured':
         return `The ${error.provider} provider is misconfigured: ${error.message}. Tell the bot's operators.`;
+      case 'deferred':
+        return `The ${error.provider} provider cannot do this yet (${error.message}); it is retried automatically${error.retryAt ? ` at ${error.retryAt.toISOString()}` : ''}.`;
     }
   }
   if (error instanceof StoreError) {

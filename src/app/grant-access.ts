@@ -72,7 +72,7 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
     await providerFor(ctx, request).grant(grantSpecOf(request, grantWindow(request, role.maxDuration, ctx.clock.now()).expiresAt));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
-    const permanent = error instanceof ProviderError && error.code !== 'unavailable';
+    const permanent = error instanceof ProviderError && (error.code === 'refused' || error.code === 'misconfigured');
     const attempts = permanent
       ? claim.attempts + 1
       : await ctx.store.recordGrantFailure(id, claim.owner, message, new Date(ctx.clock.now().getTime() + retryDelayMs(claim.attempts + 1, ctx.work.random.next())));

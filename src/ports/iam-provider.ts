@@ -65,9 +65,10 @@ export interface IamProvider {
   /**
    * Before any approval round: can this person be granted this target at all? Throws
    * `ProviderError` (`refused` when the person has no principal there, `misconfigured` when the
-   * target cannot be used) with a sentence that names what is missing. Reads only.
+   * target cannot be used, or outlives what the role allows) with a sentence that names what is
+   * missing. Reads only. `role.maxDurationMinutes` is the role's longest grant.
    */
-  check?(spec: GrantSpec): Promise<void>;
+  check?(spec: GrantSpec, role: { readonly maxDurationMinutes: number }): Promise<void>;
   /**
    * Moves the provider's own expiry of live access to `spec.expiresAt` (an approved extension),
    * so the cloud never ends access before the bot does, nor after. Providers without their own

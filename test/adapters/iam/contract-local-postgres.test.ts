@@ -11,7 +11,7 @@ import { describeIamProviderContract } from './iam-provider-contract';
 const dave = email('dave@example.com');
 const erin = email('erin@example.com');
 
-describeIamProviderContract('local', { failures: false, principals: false }, async () => {
+describeIamProviderContract('local', { failures: false, principals: 'none' }, async () => {
   const database = await createPgliteDatabase();
   const provider = new LocalIamProvider(database.db, systemClock);
   const target = { environment: 'sandbox' };
@@ -25,7 +25,7 @@ describeIamProviderContract('local', { failures: false, principals: false }, asy
   };
 });
 
-describeIamProviderContract('postgres', { failures: true, principals: true }, async () => {
+describeIamProviderContract('postgres', { failures: true, principals: 'at-grant' }, async () => {
   const hex = randomBytes(5).toString('hex');
   const role = `pa_c_${hex}_readonly`;
   const logins = new Map<Email, string>([
