@@ -89,5 +89,9 @@ export function describeFailure(error: unknown): string {
  * request is `revoking`), and the scheduler keeps retrying it, so the person is told exactly that.
  */
 export function describeRevocationFailure(id: string, error: ProviderError): string {
+  if (error.code === 'deferred') {
+    const when = error.retryAt ? ` at ${error.retryAt.toISOString()}` : ' as soon as it allows';
+    return `Revocation of ${id} has started, but the ${error.provider} provider cannot remove the access yet (${error.message}). It is removed automatically${when}; the access ends then at the latest. Nobody needs to do anything.`;
+  }
   return `Revocation of ${id} has started, but the ${error.provider} provider did not confirm it (${error.message}). It is retried automatically until it does; security is alerted if it keeps failing.`;
 }

@@ -18,6 +18,8 @@ export function grantSpecOf(request: AccessRequest, expiresAt: Date): GrantSpec 
     provider: request.resource.provider,
     target: request.resource.target,
     expiresAt,
+    reason: request.reason,
+    ticket: request.ticket,
   };
 }
 

@@ -70,6 +70,8 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       );
     case 'revocation_failed':
       return line(`Revoking ${role} from ${who} failed (request ${id}): ${str(d.error)}; retrying`);
+    case 'revocation_deferred':
+      return line(`Revoking ${role} from ${who} waits for the provider (request ${id}): ${str(d.error)}; it is removed at ${str(d.retryAt)}`, { tellRequester: true });
     case 'alert_raised':
       return line(str(d.message), { alert: true });
     case 'break_glass_reviewed':

@@ -7,6 +7,7 @@ import { SYSTEM_ACTOR, type AuditEvent } from '../domain/audit-event';
 import type { RequestId } from '../domain/request-id';
 import type { StoreTransaction } from '../ports/access-store';
 import type { AppContext } from './app-context';
+import { ProviderError } from './errors';
 import { commitTransitions, notFound } from './commit-transition';
 import { grantSpecOf, providerFor } from './grant-access';
 import type { Origin } from './origin';
@@ -68,11 +69,15 @@ export async function startRevocations(
  * still covers the same role and target for the same person (a second request while the first
  * runs): ending one grant must not cut the other short. Never throws.
  */
-export async function revokeAtProvider(ctx: AppContext, request: AccessRequest): Promise<ProviderRevocation> {
+export async function revokeAtProvider(ctx: AppContext, request: AccessRequest, waitTurn?: () => Promise<void>): Promise<ProviderRevocation> {
   try {
-    const coveredBy = await otherLiveGrant(ctx, request);
+    const provider = providerFor(ctx, request);
+    // NB: a provider that gives each request access of its own (a GCP binding per request) removes
+    // only this request's, so it is asked even while another grant covers the same role and target.
+    const coveredBy = provider.grantsPerRequest ? undefined : await otherLiveGrant(ctx, request);
     if (coveredBy) return { ok: true, removed: false, coveredBy };
-    const { removed } = await providerFor(ctx, request).revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now()));
+    await waitTurn?.();
+    const { removed } = await provider.revoke(grantSpecOf(request, request.grant?.expiresAt ?? ctx.clock.now()));
     return { ok: true, removed };
   } catch (error) {
     ctx.logger.error({ err: error, requestId: request.id, provider: request.resource.provider }, 'revocation failed; access is still live and stays due');
@@ -101,7 +106,12 @@ export async function finishRevocations(
     if (!result.ok) {
       // NB: a failure changes no row, only the log: the request stays `revoking`, still due.
       const message = result.error instanceof Error ? result.error.message : String(result.error);
-      failures.push(requestEvent('revocation_failed', SYSTEM_ACTOR, request, { error: message }));
+      const deferredUntil = deferredUntilOf(result.error);
+      failures.push(
+        deferredUntil
+          ? requestEvent('revocation_deferred', SYSTEM_ACTOR, request, { error: message, retryAt: deferredUntil.toISOString() })
+          : requestEvent('revocation_failed', SYSTEM_ACTOR, request, { error: message }),
+      );
       outcomes[index] = { ok: true, value: request, changed: false };
       return;
     }
@@ -125,6 +135,11 @@ export async function finishRevocations(
   // NB: in the same transaction as `revoked`, so the scheduler never claims a grant that is done.
   await tx.recordGrantsRevoked(revoked, now);
   return outcomes;
+}
+
+/** When a provider deferred a revocation by its own rules (`deferred` with a time), that time. */
+export function deferredUntilOf(error: unknown): Date | undefined {
+  return error instanceof ProviderError && error.code === 'deferred' ? error.retryAt : undefined;
 }
 
 async function otherLiveGrant(ctx: AppContext, request: AccessRequest): Promise<AccessRequest['id'] | undefined> {

@@ -5,8 +5,10 @@ import { retryDelayMs } from '../domain/retry-backoff';
 import type { Random } from '../ports/random';
 import type { AppContext } from './app-context';
 import type { Origin } from './origin';
+import { ProviderPacing } from './provider-pacing';
 import { raiseAlert } from './raise-alert';
-import { finishRevocations, revokeAtProvider, startRevocations, type ProviderRevocation } from './revoke-access';
+import { ProviderError } from './errors';
+import { deferredUntilOf, finishRevocations, revokeAtProvider, startRevocations, type ProviderRevocation } from './revoke-access';
 
 /** Who is working and how: the scheduler's settings for one sweep. */
 export interface RevocationWorker {
@@ -16,8 +18,10 @@ export interface RevocationWorker {
   readonly leaseMs: number;
   /** Grants claimed at once. */
   readonly batchSize: number;
-  /** Grants revoked at the same time within a batch. */
+  /** Grants revoked at the same time within a batch, for providers without limits of their own. */
   readonly concurrency: number;
+  /** Per provider: how many at a time and how fast (from the provider's `limits`); kept across sweeps. */
+  readonly pacing?: ProviderPacing;
   /** Jitter for the retry backoff. */
   readonly random: Random;
 }
@@ -32,6 +36,8 @@ export interface RevocationBatch {
   readonly failed: number;
   /** Grants claimed but not started before half the lease had passed; handed back. */
   readonly released: number;
+  /** Grants the provider cannot revoke yet by its own rules: due again when it said (not failures). */
+  readonly deferred: number;
 }
 
 const origin: Origin = { via: 'scheduler' };
@@ -49,7 +55,7 @@ const origin: Origin = { via: 'scheduler' };
 export async function revokeDueGrants(ctx: AppContext, worker: RevocationWorker): Promise<RevocationBatch> {
   const claimedAt = ctx.clock.now();
   const claims = await ctx.store.claimDueRevocations(claimedAt, worker.owner, worker.leaseMs, worker.batchSize);
-  if (claims.length === 0) return { claimed: 0, revoked: 0, failed: 0, released: 0 };
+  if (claims.length === 0) return { claimed: 0, revoked: 0, failed: 0, released: 0, deferred: 0 };
   const loaded = ctx.policy.current();
   const attemptsBefore = new Map(claims.map((c) => [c.requestId, c.attempts]));
 
@@ -63,29 +69,37 @@ export async function revokeDueGrants(ctx: AppContext, worker: RevocationWorker)
       return [];
     });
   });
-  const counts = { claimed: claims.length, revoked: 0, failed: claims.length - started.length, released: 0 };
+  const counts = { claimed: claims.length, revoked: 0, failed: claims.length - started.length, released: 0, deferred: 0 };
 
   // Step 2: the providers, a few at a time. NB: a claim is only exclusive while its lease holds;
   // work started late could overlap with a replica that takes the lapsed lease over, so what is not
   // started in time is handed back (it is `revoking`, so it stays due).
   const startBy = claimedAt.getTime() + worker.leaseMs / 2;
   const results: { request: AccessRequest; result: ProviderRevocation }[] = [];
-  let next = 0;
-  const work = async (): Promise<void> => {
-    for (let request = started[next++]; request !== undefined; request = started[next++]) {
-      if (request.state === 'revoked') {
-        counts.revoked += 1;
-        continue;
+  const pacing = worker.pacing ?? new ProviderPacing(worker.concurrency);
+  // NB: each provider is driven at its own pace, side by side: a slow cloud does not hold up the others.
+  const byProvider = new Map<string, AccessRequest[]>();
+  for (const request of started) byProvider.set(request.resource.provider, [...(byProvider.get(request.resource.provider) ?? []), request]);
+  const revokeAll = async (kind: string, queue: readonly AccessRequest[]): Promise<void> => {
+    const pace = pacing.paceOf(ctx.iam.get(kind), kind);
+    let next = 0;
+    const work = async (): Promise<void> => {
+      for (let request = queue[next++]; request !== undefined; request = queue[next++]) {
+        if (request.state === 'revoked') {
+          counts.revoked += 1;
+          continue;
+        }
+        if (ctx.clock.now().getTime() >= startBy) {
+          await ctx.store.releaseLease(request.id, worker.owner);
+          counts.released += 1;
+          continue;
+        }
+        results.push({ request, result: await revokeAtProvider(ctx, request, pace.pacer ? () => pace.pacer!.turn() : undefined) });
       }
-      if (ctx.clock.now().getTime() >= startBy) {
-        await ctx.store.releaseLease(request.id, worker.owner);
-        counts.released += 1;
-        continue;
-      }
-      results.push({ request, result: await revokeAtProvider(ctx, request) });
-    }
+    };
+    await Promise.all(Array.from({ length: Math.max(1, Math.min(pace.concurrency, queue.length)) }, work));
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(worker.concurrency, started.length)) }, work));
+  await Promise.all([...byProvider].map(([kind, queue]) => revokeAll(kind, queue)));
   if (results.length === 0) return counts;
 
   // Step 3: `revoked` or `revocation_failed` for each, in one transaction.
@@ -97,16 +111,39 @@ export async function revokeDueGrants(ctx: AppContext, worker: RevocationWorker)
       counts.revoked += 1;
       continue;
     }
-    counts.failed += 1;
     const failure = result.ok ? `request ${request.id} was not recorded as revoked` : describe(result.error);
-    await recordFailure(ctx, worker, request.id, attemptsBefore.get(request.id) ?? 0, failure);
+    const deferredUntil = result.ok ? undefined : deferredUntilOf(result.error);
+    if (deferredUntil) {
+      counts.deferred += 1;
+      await recordDeferral(ctx, worker, request.id, failure, deferredUntil);
+      continue;
+    }
+    counts.failed += 1;
+    const retryAt = !result.ok && result.error instanceof ProviderError ? result.error.retryAt : undefined;
+    await recordFailure(ctx, worker, request.id, attemptsBefore.get(request.id) ?? 0, failure, retryAt);
   }
   return counts;
 }
 
-async function recordFailure(ctx: AppContext, worker: RevocationWorker, id: RequestId, attemptsBefore: number, failure: string): Promise<void> {
+/**
+ * The provider cannot remove the access yet by its own rules (Azure: not within 5 minutes of the
+ * assignment) and said when it can: the grant stays due for exactly then. Not a failure: the attempt
+ * is not counted, so it neither alerts security nor lengthens the backoff.
+ */
+async function recordDeferral(ctx: AppContext, worker: RevocationWorker, id: RequestId, reason: string, until: Date): Promise<void> {
+  try {
+    await ctx.store.recordRevocationFailure(id, worker.owner, reason, until, { countAttempt: false });
+    ctx.logger.info({ requestId: id, retryAt: until }, 'the provider deferred the revocation; it is retried then');
+  } catch (error) {
+    ctx.logger.error({ err: error, requestId: id }, 'recording a deferred revocation failed; retried when the lease lapses');
+  }
+}
+
+async function recordFailure(ctx: AppContext, worker: RevocationWorker, id: RequestId, attemptsBefore: number, failure: string, retryAt?: Date): Promise<void> {
   const log = ctx.logger.child({ requestId: id, owner: worker.owner });
-  const nextAttemptAt = new Date(ctx.clock.now().getTime() + retryDelayMs(attemptsBefore + 1, worker.random.next()));
+  const backoff = ctx.clock.now().getTime() + retryDelayMs(attemptsBefore + 1, worker.random.next());
+  // NB: a throttling answer's Retry-After is honoured when it asks for longer than the backoff.
+  const nextAttemptAt = new Date(Math.max(backoff, retryAt?.getTime() ?? 0));
   try {
     const recorded = await ctx.store.recordRevocationFailure(id, worker.owner, failure, nextAttemptAt);
     log.warn({ attempts: recorded, nextAttemptAt, error: failure }, 'revocation not confirmed; access stays due and will be retried');

@@ -14,6 +14,7 @@ export const auditActions = [
   'break_glass_reviewed',
   'revocation_started',
   'revocation_failed',
+  'revocation_deferred',
   'access_revoked',
   'access_expiring_soon',
   'grant_shortened',

@@ -54,8 +54,10 @@ export interface AccessStore {
    * Records a failed revocation attempt: increments `revoke_attempts`, keeps `error` as the last
    * one, and (when `owner` still holds the lease, or nobody does) sets the next attempt and frees
    * the lease. Returns the number of failed attempts so far (0 when the request has no grant).
+   * `countAttempt: false` for a revocation the provider deferred by its own rules: not a failure, so
+   * it neither counts towards the alert nor lengthens the backoff.
    */
-  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number>;
+  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date, options?: { readonly countAttempt?: boolean }): Promise<number>;
   /**
    * Claims up to `limit` approved requests whose grant is due: never attempted (a crash between the
    * approval and the provider call) or failed earlier and past its backoff. Like

@@ -8,6 +8,7 @@ import { dispatchNotices } from '../app/dispatch-notices';
 import { grantDueRequests } from '../app/grant-due-requests';
 import { noticeExpiringGrants } from '../app/notice-expiring-grants';
 import { timeOutRequests } from '../app/time-out-requests';
+import { ProviderPacing } from '../app/provider-pacing';
 import type { Notifier } from '../ports/notifier';
 import type { Random } from '../ports/random';
 
@@ -18,7 +19,7 @@ export interface RevocationEngineOptions {
   readonly leaseMs?: number;
   /** Rows claimed at once (default 100); a full batch is followed by another at once. */
   readonly batchSize?: number;
-  /** Grants revoked at the same time within a batch (default 4). */
+  /** Grants revoked at the same time within a batch (default 4), for providers without `limits` of their own. */
   readonly concurrency?: number;
   /** Jitter for retry backoff (default `ctx.work.random`). */
   readonly random?: Random;
@@ -88,6 +89,7 @@ export class RevocationEngine {
       batchSize: options.batchSize ?? DEFAULTS.batchSize,
       concurrency: options.concurrency ?? DEFAULTS.concurrency,
       random: options.random ?? ctx.work.random,
+      pacing: new ProviderPacing(options.concurrency ?? DEFAULTS.concurrency),
     };
     this.notifiers = options.notifiers ?? [];
     this.schedule = options.schedule ?? DEFAULTS.schedule;

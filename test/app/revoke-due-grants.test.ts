@@ -44,7 +44,7 @@ describe.each(storeBackends)('revokeDueGrants on $name', ({ open }) => {
     const batch = await revokeDueGrants(h.ctx, worker);
 
     // Then it is revoked at the provider and in the store, with the reason in the audit trail
-    expect(batch).toEqual({ claimed: 1, revoked: 1, failed: 0, released: 0 });
+    expect(batch).toEqual({ claimed: 1, revoked: 1, failed: 0, released: 0, deferred: 0 });
     const after = await h.ctx.store.findRequest(granted.id);
     expect(after).toMatchObject({ state: 'revoked', endCause: 'expired' });
     expect(await h.local.memberships()).toEqual([]);
@@ -144,6 +144,58 @@ describe.each(storeBackends)('revokeDueGrants on $name', ({ open }) => {
     ]);
     expect(await grantBookkeeping(database, granted.id)).toMatchObject({ revokeAttempts: 2, accessRemoved: true, nextAttemptAt: null });
     expect(h.flaky.calls.filter((c) => c.op === 'revoke')).toHaveLength(3);
+  });
+
+  it('keeps a revocation the provider deferred (Azure\'s first 5 minutes) due for exactly then, without counting it as a failure or alerting', async () => {
+    // Given expired access on a provider that cannot remove it for another 4 minutes
+    const granted = await activeGrant(h, 'flaky-admin', '1h');
+    h.clock.advance(61);
+    let until = new Date(0);
+    const defer = () => {
+      until = new Date(h.clock.now().getTime() + 4 * 60_000);
+      h.flaky.failNext = new ProviderError('deferred', 'flaky', 'an assignment cannot be removed within 5 minutes of its start', { retryAt: until });
+    };
+
+    // When the engine tries, more often than the alert threshold of failures, deferred each time
+    const first = new Date(h.clock.now().getTime() + 4 * 60_000);
+    for (let i = 0; i < h.ctx.work.revocationAlertAfter + 1; i++) {
+      defer();
+      expect(await revokeDueGrants(h.ctx, worker)).toMatchObject({ claimed: 1, revoked: 0, failed: 0, deferred: 1 });
+      // Then it is due again at exactly that time, the attempt is not counted, and nothing is retried before
+      const kept = await grantBookkeeping(database, granted.id);
+      expect(kept).toMatchObject({ revokeAttempts: 0, leaseOwner: null, revokedAt: null });
+      expect(kept.nextAttemptAt?.getTime()).toBe(until.getTime());
+      expect((await revokeDueGrants(h.ctx, worker)).claimed).toBe(0);
+      h.clock.set(until);
+    }
+
+    // And no alert was raised; the trail says it was deferred and until when
+    const events = await h.ctx.store.readAudit(1, 1000);
+    expect(events.filter((e) => e.action === 'alert_raised')).toEqual([]);
+    const deferred = events.filter((e) => e.action === 'revocation_deferred');
+    expect(deferred).toHaveLength(h.ctx.work.revocationAlertAfter + 1);
+    expect(deferred[0]?.data).toMatchObject({ retryAt: first.toISOString() });
+    expect(events.filter((e) => e.action === 'revocation_failed')).toEqual([]);
+
+    // When the provider allows it, it is revoked
+    expect(await revokeDueGrants(h.ctx, worker)).toMatchObject({ claimed: 1, revoked: 1 });
+    expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
+  });
+
+  it("honours a throttling answer's Retry-After when it is longer than the backoff", async () => {
+    // Given expired access on a provider that answers "throttled, try again in 30 s"
+    const granted = await activeGrant(h, 'flaky-admin', '1h');
+    h.clock.advance(61);
+    const retryAt = new Date(h.clock.now().getTime() + 30_000);
+    h.flaky.failNext = new ProviderError('unavailable', 'flaky', 'throttled', { retryAt });
+
+    // When the attempt fails
+    expect(await revokeDueGrants(h.ctx, worker)).toMatchObject({ failed: 1 });
+
+    // Then the next attempt waits for the provider's time, not the 3.75 s backoff, and counts as a failure
+    const kept = await grantBookkeeping(database, granted.id);
+    expect(kept.nextAttemptAt?.getTime()).toBe(retryAt.getTime());
+    expect(kept.revokeAttempts).toBe(1);
   });
 
   it('leaves a grant leased by another engine alone until the lease lapses', async () => {

@@ -187,8 +187,8 @@ export class DrizzleAccessStore implements AccessStore {
     });
   }
 
-  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
-    return guard('recordRevocationFailure', () => recordFailedAttempt(this.db, REVOCATION_WORK, id, owner, error, nextAttemptAt));
+  recordRevocationFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date, options?: { readonly countAttempt?: boolean }): Promise<number> {
+    return guard('recordRevocationFailure', () => recordFailedAttempt(this.db, REVOCATION_WORK, id, owner, error, nextAttemptAt, options?.countAttempt ?? true));
   }
 
   claimDueGrants(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedGrant[]> {
@@ -637,12 +637,12 @@ const GRANT_WORK: LeasedWork = {
  * NB: every SET expression sees the row as it was, so "ours" is evaluated before the lease is
  * cleared; a replica that took a lapsed lease over keeps it and its own schedule.
  */
-async function recordFailedAttempt(db: StoreDatabase, work: LeasedWork, id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number> {
+async function recordFailedAttempt(db: StoreDatabase, work: LeasedWork, id: RequestId, owner: string, error: string, nextAttemptAt: Date, countAttempt = true): Promise<number> {
   const c = (name: string) => sql.identifier(name);
   const ours = sql`(${c(work.leaseOwner)} IS NULL OR ${c(work.leaseOwner)} = ${owner})`;
   const result = await db.execute(sql`
     UPDATE ${c(work.table)} SET
-      ${c(work.attempts)} = ${c(work.attempts)} + 1,
+      ${c(work.attempts)} = ${c(work.attempts)} + ${countAttempt ? 1 : 0},
       ${c(work.lastError)} = ${error.slice(0, MAX_LAST_ERROR_LENGTH)},
       ${c(work.nextAttemptAt)} = CASE WHEN ${ours} THEN ${instantParam(nextAttemptAt)} ELSE ${c(work.nextAttemptAt)} END,
       ${c(work.leaseUntil)} = CASE WHEN ${ours} THEN NULL ELSE ${c(work.leaseUntil)} END,

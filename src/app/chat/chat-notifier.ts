@@ -34,6 +34,7 @@ const SECURITY_EVENTS = new Set([
   'extension_failed',
   'access_revoked',
   'revocation_failed',
+  'revocation_deferred',
   'alert_raised',
   'break_glass_reviewed',
 ]);
