@@ -4,6 +4,7 @@ import { requestIdFromBytes } from '../domain/request-id';
 import { openRequest, type RequestInput } from '../domain/lifecycle/open-request';
 import type { AppContext } from './app-context';
 import { StoreError } from './errors';
+import { checkAtProvider } from './check-at-provider';
 import { grantAccess } from './grant-access';
 import type { Origin } from './origin';
 import { actingVia, stamp } from './origin';
@@ -32,6 +33,11 @@ export async function requestAccess(ctx: AppContext, input: RequestInput, origin
     const now = ctx.clock.now();
     const transition = openRequest(input, ctx.ids.newRequestId(), loaded, now, actingVia(origin));
     if (!transition.ok) return transition;
+    // NB: once per request, not per id attempt: the provider's answer does not depend on the id.
+    if (attempt === 1) {
+      const refusal = await checkAtProvider(ctx, transition.request, loaded, now);
+      if (refusal) return { ok: false, refusal };
+    }
     try {
       await ctx.store.transaction(async (tx) => {
         await tx.insertRequest(transition.request);

@@ -21,6 +21,10 @@ export const refusalCodes = [
   'already_extending',
   'cli_not_allowed',
   'same_operator',
+  /** The provider cannot grant this at all (no principal, unusable target, sessions too long). */
+  'provider_refused',
+  /** The provider did not answer the check made before any approval; nothing was recorded. */
+  'provider_unavailable',
 ] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 
