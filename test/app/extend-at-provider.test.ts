@@ -1,0 +1,107 @@
+import type { Database } from '../../src/adapters/store/open-database';
+import { approveRequest } from '../../src/app/approve-request';
+import { ProviderError } from '../../src/app/errors';
+import { extendAccess } from '../../src/app/extend-access';
+import { requestAccess } from '../../src/app/request-access';
+import type { GrantSpec, IamProvider } from '../../src/ports/iam-provider';
+import { chatOrigin, cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { alice, dave, value } from '../support/revocation-fixtures';
+import { createPgliteDatabase } from '../support/test-database';
+
+/** A provider with an expiry of its own, recording every move of it; the next move fails on demand. */
+class ExpiringProvider implements IamProvider {
+  readonly kind = 'expiring';
+  readonly calls: { op: 'grant' | 'extend' | 'revoke'; expiresAt: Date; requestId: string }[] = [];
+  extendFails: Error | undefined;
+  async grant(spec: GrantSpec): Promise<void> {
+    this.calls.push({ op: 'grant', expiresAt: spec.expiresAt, requestId: spec.requestId });
+  }
+  async extend(spec: GrantSpec): Promise<void> {
+    const failure = this.extendFails;
+    this.extendFails = undefined;
+    if (failure) throw failure;
+    this.calls.push({ op: 'extend', expiresAt: spec.expiresAt, requestId: spec.requestId });
+  }
+  async revoke(spec: GrantSpec): Promise<{ removed: boolean }> {
+    this.calls.push({ op: 'revoke', expiresAt: spec.expiresAt, requestId: spec.requestId });
+    return { removed: true };
+  }
+}
+
+const expiringRole = `
+  cloud-admin:
+    description: A role on a provider that ends access itself
+    provider: expiring
+    target: { project: "p-123" }
+    requesters: [group:engineering]
+    approvers: [group:leads]
+    approvals: 1
+    maxDuration: 4h
+    ticket: { pattern: "^OPS-[0-9]+$" }
+    cli: { operators: [tester], sameOperatorMayActTwice: true }
+`;
+
+describe("an approved extension moves the provider's own expiry first", () => {
+  let database: Database;
+  let h: Harness;
+  let provider: ExpiringProvider;
+
+  beforeEach(async () => {
+    database = await createPgliteDatabase();
+    provider = new ExpiringProvider();
+    h = createHarness(database, examplePolicyText + expiringRole, [provider]);
+  });
+  afterEach(async () => {
+    await database.close();
+  });
+
+  async function liveGrantWithExtension() {
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'cloud-admin', duration: '1h', ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin));
+    const granted = value(await approveRequest(h.ctx, opened.id, alice, chatOrigin));
+    h.clock.advance(30);
+    const extension = value(await extendAccess(h.ctx, granted.id, { requester: dave, duration: '1h', reason: 'the migration runs longer than planned' }, cliOrigin));
+    return { granted, extension };
+  }
+
+  it('tells the provider the new end, for the parent grant, before recording it', async () => {
+    const { granted, extension } = await liveGrantWithExtension();
+    const before = granted.grant!.expiresAt.getTime();
+
+    const approved = await approveRequest(h.ctx, extension.id, alice, chatOrigin);
+
+    expect(approved.ok).toBe(true);
+    expect(provider.calls.map((c) => c.op)).toEqual(['grant', 'extend']);
+    expect(provider.calls[1]).toMatchObject({ requestId: granted.id });
+    expect(provider.calls[1]?.expiresAt.getTime()).toBe(before + 60 * 60_000);
+    expect((await h.ctx.store.findRequest(granted.id))?.grant?.expiresAt.getTime()).toBe(before + 60 * 60_000);
+  });
+
+  it('records nothing when the provider does not move its expiry, and tells the approver to try again', async () => {
+    const { granted, extension } = await liveGrantWithExtension();
+    const before = granted.grant!.expiresAt.getTime();
+    provider.extendFails = new ProviderError('unavailable', 'expiring', 'connection reset');
+
+    const refused = await approveRequest(h.ctx, extension.id, alice, chatOrigin);
+
+    expect(refused).toMatchObject({ ok: false, refusal: { code: 'provider_unavailable' } });
+    if (refused.ok) throw new Error('unreachable');
+    expect(refused.refusal.message).toContain(`Your approval of ${extension.id} was not recorded`);
+    expect((await h.ctx.store.findRequest(extension.id))?.state).toBe('pending');
+    expect((await h.ctx.store.findRequest(extension.id))?.approvals).toEqual([]);
+    expect((await h.ctx.store.findRequest(granted.id))?.grant?.expiresAt.getTime()).toBe(before);
+
+    // And the retry goes through
+    expect((await approveRequest(h.ctx, extension.id, alice, chatOrigin)).ok).toBe(true);
+    expect((await h.ctx.store.findRequest(granted.id))?.grant?.expiresAt.getTime()).toBe(before + 60 * 60_000);
+  });
+
+  it('does not call the provider for an approval that does not complete the extension', async () => {
+    const { extension } = await liveGrantWithExtension();
+    // The role now needs two approvals: the first leaves the extension waiting
+    h.setPolicy(examplePolicyText + expiringRole.replace('approvals: 1', 'approvals: 2'));
+    provider.calls.length = 0;
+    const first = value(await approveRequest(h.ctx, extension.id, alice, chatOrigin));
+    expect(first.state).toBe('pending');
+    expect(provider.calls).toEqual([]);
+  });
+});
