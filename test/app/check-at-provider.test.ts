@@ -3,7 +3,7 @@ import { ProviderError } from '../../src/app/errors';
 import { requestAccess } from '../../src/app/request-access';
 import type { GrantSpec, IamProvider } from '../../src/ports/iam-provider';
 import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
-import { dave } from '../support/revocation-fixtures';
+import { cloudAdminRole, dave } from '../support/revocation-fixtures';
 import { createPgliteDatabase } from '../support/test-database';
 
 /** A provider whose dry-run check answers as the test says, recording what it was asked. */
@@ -24,19 +24,7 @@ class CheckedProvider implements IamProvider {
   }
 }
 
-const checkedRole = `
-  cloud-admin:
-    description: A role on a provider that checks before approval
-    provider: checked
-    target: { account: "123" }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-    breakGlass: { allowed: true }
-    cli: { operators: [tester], sameOperatorMayActTwice: true }
-`;
+const checkedRole = cloudAdminRole('checked', '    breakGlass: { allowed: true }\n');
 
 describe('the provider check before any approval', () => {
   let database: Database;

@@ -5,7 +5,7 @@ import { extendAccess } from '../../src/app/extend-access';
 import { requestAccess } from '../../src/app/request-access';
 import type { GrantSpec, IamProvider } from '../../src/ports/iam-provider';
 import { chatOrigin, cliOrigin, createHarness, examplePolicyText, type Harness } from '../support/app-harness';
-import { alice, dave, value } from '../support/revocation-fixtures';
+import { alice, cloudAdminRole, dave, value } from '../support/revocation-fixtures';
 import { createPgliteDatabase } from '../support/test-database';
 
 /** A provider with an expiry of its own, recording every move of it; the next move fails on demand. */
@@ -28,18 +28,7 @@ class ExpiringProvider implements IamProvider {
   }
 }
 
-const expiringRole = `
-  cloud-admin:
-    description: A role on a provider that ends access itself
-    provider: expiring
-    target: { project: "p-123" }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-    cli: { operators: [tester], sameOperatorMayActTwice: true }
-`;
+const expiringRole = cloudAdminRole('expiring');
 
 describe("an approved extension moves the provider's own expiry first", () => {
   let database: Database;

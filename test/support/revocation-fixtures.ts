@@ -14,19 +14,7 @@ export const dave = email('dave@example.com');
 export const alice = email('alice@example.com');
 
 /** A one-approval role on the provider the test can make fail (add to the example policy). */
-export const flakyRole = `
-  flaky-admin:
-    description: A role on a provider the test can make fail
-    provider: flaky
-    target: { account: "123" }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-    # NB: the tests play every part from one OS user, as the README tour does.
-    cli: { operators: [tester], sameOperatorMayActTwice: true }
-`;
+export const flakyRole = oneApprovalRole('flaky-admin', 'flaky');
 
 export function value(outcome: Outcome<AccessRequest>): AccessRequest {
   if (!outcome.ok) throw new Error(`refused: ${outcome.refusal.code}: ${outcome.refusal.message}`);
@@ -135,4 +123,25 @@ export class CountingProvider implements IamProvider {
     this.revoked.push(spec.requestId);
     return { removed: true };
   }
+}
+
+/** A one-approval role `cloud-admin` on a test provider of `kind` (add to the example policy); `extra` adds YAML lines. */
+export function cloudAdminRole(kind: string, extra = ''): string {
+  return oneApprovalRole('cloud-admin', kind, extra);
+}
+
+function oneApprovalRole(name: string, kind: string, extra = ''): string {
+  return `
+  ${name}:
+    description: A role on the test provider ${kind}
+    provider: ${kind}
+    target: { account: "123" }
+    requesters: [group:engineering]
+    approvers: [group:leads]
+    approvals: 1
+    maxDuration: 4h
+    ticket: { pattern: "^OPS-[0-9]+$" }
+    # NB: the tests play every part from one OS user, as the README tour does.
+    cli: { operators: [tester], sameOperatorMayActTwice: true }
+${extra}`;
 }
