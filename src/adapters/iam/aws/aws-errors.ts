@@ -65,6 +65,7 @@ export function classifyAwsError(error: unknown, action: string, now: Date): Pro
   const status = statusOf(error);
   const detail = detailOf(error);
   const code = (error as SdkErrorShape | null | undefined)?.code;
+  const fault = (error as SdkErrorShape | null | undefined)?.$fault;
   if (isThrottling(error)) {
     const retryAt = retryAfterOf(error, now);
     return new ProviderError('unavailable', AWS_KIND, `${action}: AWS kept throttling the bot (${name ?? status}) after retries${detail}`, {
@@ -83,7 +84,6 @@ export function classifyAwsError(error: unknown, action: string, now: Date): Pro
   if (status !== undefined && status >= 500) {
     return new ProviderError('unavailable', AWS_KIND, `${action}: AWS answered ${status}${name ? ` ${name}` : ''}${detail}`, { cause: error });
   }
-  const fault = (error as SdkErrorShape | null | undefined)?.$fault;
   if (fault === 'server') return new ProviderError('unavailable', AWS_KIND, `${action}: AWS failed (${name ?? 'server error'})${detail}`, { cause: error });
   if (name === 'ValidationException' || name === 'ResourceNotFoundException') {
     return new ProviderError('misconfigured', AWS_KIND, `${action}: AWS refused the target (${name})${detail}`, { cause: error });
@@ -94,9 +94,14 @@ export function classifyAwsError(error: unknown, action: string, now: Date): Pro
   if (status !== undefined && status >= 400) {
     return new ProviderError('refused', AWS_KIND, `${action}: AWS refused (${name ?? status})${detail}`, { cause: error });
   }
-  if ((typeof code === 'string' && (NETWORK_CODES.has(code) || /^E[A-Z]+$/.test(code))) || name === 'TimeoutError' || name === 'AbortError') {
-    // NB: no HTTP status at all: the request never got an answer (connection refused, DNS, timeout).
-    return new ProviderError('unavailable', AWS_KIND, `${action}: AWS did not answer (${name ?? (typeof code === 'string' ? code : 'network error')})${detail}`, {
+  const message = String((error as SdkErrorShape | null | undefined)?.message ?? '');
+  const networkCode = typeof code === 'string' && /^E[A-Z]+$/.test(code) ? code : [...NETWORK_CODES].find((c) => message.includes(c));
+  // NB: the SDK's retry step adds `$metadata` to every error that passed through the HTTP handler;
+  // without an HTTP status and without a service fault, no answer came back at all.
+  const unanswered = (error as SdkErrorShape | null | undefined)?.$metadata !== undefined && fault === undefined;
+  if (networkCode !== undefined || name === 'TimeoutError' || name === 'AbortError' || unanswered) {
+    const what = networkCode ?? (name && name !== 'Error' ? name : 'no answer');
+    return new ProviderError('unavailable', AWS_KIND, `${action}: AWS did not answer (${what})${detail}`, {
       cause: error,
     });
   }
