@@ -36,7 +36,7 @@ const GRPC_NAMES: Readonly<Record<number, string>> = {
   9: 'FAILED_PRECONDITION', 10: 'ABORTED', 13: 'INTERNAL', 14: 'UNAVAILABLE', 16: 'UNAUTHENTICATED',
 };
 const NETWORK_CODE = /^(E[A-Z0-9_]+|UND_ERR_[A-Z_]+|ERR_SOCKET[A-Z_]*|ERR_STREAM_PREMATURE_CLOSE)$/;
-const UNKNOWN_PRINCIPAL = /\b(user|principal|member)\b[^.]*\bdoes not exist\b/i;
+const UNKNOWN_PRINCIPAL = /\b(user|principal|member)\b.{0,300}\bdoes not exist\b/i;
 const MAX_DETAIL = 300;
 
 interface GoogleErrorBody {

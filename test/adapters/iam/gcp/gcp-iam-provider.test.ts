@@ -122,7 +122,7 @@ describe('GcpIamProvider through the real SDK against the fake Resource Manager'
       const stranger = email('nobody@example.com');
       const error = await failureOf(h.provider.grant(spec({ principal: stranger })));
       expect(error.code).toBe('refused');
-      expect(error.message).toContain('nobody@example.com');
+      expect(error.message).toContain('nobody@example.com has no Google account');
       expect(error.message).toContain(PROJECT);
       expect(h.fake.hasAccess(PROJECT, ROLE, 'user:nobody@example.com')).toBe(false);
     });
