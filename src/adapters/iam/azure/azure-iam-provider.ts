@@ -199,8 +199,12 @@ export class AzureIamProvider implements IamProvider {
     await this.moveEndLater(spec, target, principalId, schedule, where);
   }
 
-  /** Reads only: the person has an Entra object id, and the role definition exists and is assignable at the scope. */
-  async check(spec: GrantSpec): Promise<void> {
+  /**
+   * Reads only: the person has an Entra object id, and the role definition exists and is assignable
+   * at the scope. NB: the role's longest grant is not compared with the PIM role setting's maximum
+   * active assignment duration here; a grant beyond it fails as `misconfigured` (ExpirationRule).
+   */
+  async check(spec: GrantSpec, _role?: { readonly maxDurationMinutes: number }): Promise<void> {
     const target = this.target(spec.target);
     await this.principalId(spec.principal);
     let definition;
