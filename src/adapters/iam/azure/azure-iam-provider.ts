@@ -56,7 +56,7 @@ export function createAzureIamProvider(options: AzureIamProviderOptions): AzureI
   const retry = options.retry ?? DEFAULT_RETRY_POLICY;
   const problems = checkRetryPolicy(retry);
   if (problems.length > 0) throw new ProviderError('misconfigured', KIND, `retry policy: ${problems.join('; ')}`);
-  const credential = options.credential ?? new DefaultAzureCredential({ authorityHost: settings.value.endpoints.authorityHost });
+  const credential = options.credential ?? new DefaultAzureCredential({ authorityHost: settings.value.endpoints.authorityHost, disableInstanceDiscovery: settings.value.disableInstanceDiscovery });
   return new AzureIamProvider({ ...options, retry, credential }, settings.value.endpoints, settings.value.limits);
 }
 

@@ -23,6 +23,12 @@ export interface AzureEndpoints {
 export interface AzureSettings {
   readonly endpoints: AzureEndpoints;
   readonly limits: ProviderLimits;
+  /**
+   * `PROD_ACCESS_AZURE_DISABLE_INSTANCE_DISCOVERY=true`: @azure/identity's `disableInstanceDiscovery`,
+   * for a login host Microsoft's instance discovery does not know (Azure Stack, a private authority,
+   * a test fake). Off by default: discovery is what validates the authority.
+   */
+  readonly disableInstanceDiscovery: boolean;
 }
 
 // NB: hosts from Microsoft's national cloud tables (learn.microsoft.com/graph/deployments and
@@ -68,10 +74,13 @@ export function azureSettingsFrom(env: Readonly<Record<string, string | undefine
   const graphAudience = endpoint(env, 'AZURE_GRAPH_AUDIENCE', graph, problems);
   const concurrency = positiveInteger(env, 'PROD_ACCESS_AZURE_CONCURRENCY', DEFAULT_AZURE_LIMITS.concurrency, problems);
   const callsPerSecond = positiveInteger(env, 'PROD_ACCESS_AZURE_CALLS_PER_SECOND', DEFAULT_AZURE_LIMITS.callsPerSecond, problems);
+  const discovery = nonEmpty(env['PROD_ACCESS_AZURE_DISABLE_INSTANCE_DISCOVERY'])?.toLowerCase();
+  if (discovery !== undefined && discovery !== 'true' && discovery !== 'false') problems.push('PROD_ACCESS_AZURE_DISABLE_INSTANCE_DISCOVERY must be true or false');
   if (problems.length > 0) return { ok: false, problems };
   return {
     ok: true,
     value: {
+      disableInstanceDiscovery: discovery === 'true',
       endpoints: {
         resourceManager,
         graph,

@@ -13,6 +13,7 @@ describe('azureSettingsFrom', () => {
           graphScope: 'https://graph.microsoft.com/.default',
         },
         limits: DEFAULT_AZURE_LIMITS,
+        disableInstanceDiscovery: false,
       },
     });
   });
@@ -41,6 +42,7 @@ describe('azureSettingsFrom', () => {
     expect(azureSettingsFrom({ AZURE_GRAPH_ENDPOINT: 'http://graph.example' })).toEqual({ ok: false, problems: ['AZURE_GRAPH_ENDPOINT must be an https:// URL'] });
     expect(azureSettingsFrom({ AZURE_AUTHORITY_HOST: 'not a url' })).toEqual({ ok: false, problems: ['AZURE_AUTHORITY_HOST must be an https:// URL'] });
     expect(azureSettingsFrom({ AZURE_RESOURCE_MANAGER_ENDPOINT: 'https://u:p@arm.example' })).toEqual({ ok: false, problems: ['AZURE_RESOURCE_MANAGER_ENDPOINT must be a plain base URL (no query, fragment or credentials)'] });
+    expect(azureSettingsFrom({ PROD_ACCESS_AZURE_DISABLE_INSTANCE_DISCOVERY: 'yes' })).toEqual({ ok: false, problems: ['PROD_ACCESS_AZURE_DISABLE_INSTANCE_DISCOVERY must be true or false'] });
     expect(azureSettingsFrom({ AZURE_CLOUD: 'AzureGermanCloud' })).toEqual({ ok: false, problems: ['AZURE_CLOUD must be one of AzurePublicCloud, AzureChinaCloud, AzureUSGovernment'] });
   });
 });
