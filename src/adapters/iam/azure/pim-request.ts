@@ -123,6 +123,5 @@ export function needsLaterEnd(current: Date | undefined, wanted: Date): boolean 
 }
 
 function oneLine(text: string): string {
-  // eslint-disable-next-line no-control-regex
   return text.replace(/[\u0000-\u001f\u007f]+/g, ' ').replace(/\s+/g, ' ').trim();
 }
