@@ -151,9 +151,9 @@ export class AzureIamProvider implements IamProvider {
       }, []);
       return;
     }
-    if (schedule.end === undefined) {
-      this.log.warn({ requestId: spec.requestId, scope: target.scope, roleDefinition: target.roleDefinitionGuid }, 'the person already holds this Azure role with no end date; a revoke will remove that standing assignment');
-    }
+    // NB: a standing assignment (no end) was made outside prod-access: taking it over would mean our
+    // revoke later removes access the person is meant to keep. Nothing is changed; the request fails.
+    if (schedule.end === undefined) throw standingAssignment(where);
     await this.moveEndLater(spec, target, principalId, schedule, where);
   }
 
@@ -206,7 +206,10 @@ export class AzureIamProvider implements IamProvider {
    */
   async check(spec: GrantSpec, _role?: { readonly maxDurationMinutes: number }): Promise<void> {
     const target = this.target(spec.target);
-    await this.principalId(spec.principal);
+    const principalId = await this.principalId(spec.principal);
+    const where = describeTarget(spec.principal, target);
+    const existing = await this.schedule(target, principalId, where);
+    if (existing !== undefined && existing.end === undefined) throw standingAssignment(where);
     let definition;
     try {
       definition = await this.withRetries(() => this.client.roleDefinitions.get(sdkScope(target.scope), target.roleDefinitionGuid, { abortSignal: AbortSignal.timeout(CALL_TIMEOUT_MS) }));
@@ -514,4 +517,13 @@ function retryAfterMs(error: unknown, now: Date): number | undefined {
   const headers = (error as { response?: { headers?: { get?: (name: string) => string | undefined } } } | null)?.response?.headers;
   const value = typeof headers?.get === 'function' ? headers.get('retry-after') : undefined;
   return parseRetryAfter(value, now.getTime());
+}
+
+/** The person holds the role with no end date, granted outside prod-access: neither extended nor ever removed by it. */
+function standingAssignment(where: string): ProviderError {
+  return new ProviderError(
+    'refused',
+    KIND,
+    `${where}: the person already holds this role with no end date (a standing assignment made outside prod-access); nothing was changed, and prod-access never removes or shortens it`,
+  );
 }

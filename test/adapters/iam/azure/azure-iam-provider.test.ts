@@ -131,6 +131,22 @@ describe('AzureIamProvider', () => {
       expect(f.fake.assignmentOf(DAVE_ID, SCOPE, READER)?.end).toBe(second.expiresAt.getTime());
     });
 
+    it('refuses, changing nothing, a person who already holds the role with no end date (a standing assignment made outside prod-access)', async () => {
+      // Given dave holds Reader at the scope permanently, assigned by hand
+      f.fake.seed({ assignments: [{ scope: SCOPE, principalId: DAVE_ID, roleDefinitionGuid: READER, start: f.fake.now() - 60 * MINUTE, justification: 'standing access' }] });
+      // When a request of dave's for the same role is checked, then granted
+      const checked = await f.provider.check(spec(), { maxDurationMinutes: 480 }).then(() => undefined, (e: unknown) => e);
+      const granted = await f.provider.grant(spec()).then(() => undefined, (e: unknown) => e);
+      // Then both refuse, saying why, and the standing assignment keeps no end
+      for (const error of [checked, granted]) {
+        expect(error).toBeInstanceOf(ProviderError);
+        expect((error as ProviderError).code).toBe('refused');
+        expect((error as ProviderError).message).toContain('already holds this role with no end date');
+      }
+      expect(puts(f).map((r) => props(r)['requestType'])).toEqual(['AdminAssign']);
+      expect(f.fake.assignmentOf(DAVE_ID, SCOPE, READER)?.end).toBeUndefined();
+    });
+
     it('never shortens: a second grant ending earlier leaves Azure’s later end alone', async () => {
       const long = spec({ expiresAt: new Date(f.fake.now() + 120 * MINUTE) });
       await f.provider.grant(long);
@@ -371,6 +387,7 @@ describe('AzureIamProvider', () => {
     it('passes for a mapped person and a role that exists at the scope, reading only', async () => {
       await f.provider.check(spec(), { maxDurationMinutes: 480 });
       expect(f.fake.requests.map((r) => [r.method, r.path, r.query['api-version']])).toEqual([
+        ['GET', `${SCOPE}/providers/Microsoft.Authorization/roleAssignmentSchedules`, '2020-10-01'],
         ['GET', `${SCOPE}/providers/Microsoft.Authorization/roleDefinitions/${READER}`, '2022-04-01'],
       ]);
     });
