@@ -56,6 +56,11 @@ export interface IamProvider {
    */
   readonly grantsPerRequest?: boolean;
   /**
+   * What the person should know about this provider, added to their notice: `granted` (Google takes
+   * minutes to apply a change), `revoked` (what an early revoke does not cut off). Plain text.
+   */
+  readonly notes?: { readonly granted?: string; readonly revoked?: string };
+  /**
    * Grants access until `spec.expiresAt`, and where the provider keeps its own expiry, sets it:
    * a grant that already exists has its provider-side expiry moved to the later of the two.
    */

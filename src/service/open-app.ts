@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { cloudIamProviders } from '../adapters/iam/cloud-providers';
 import { LocalIamProvider } from '../adapters/iam/local/local-iam-provider';
 import { PostgresIamProvider } from '../adapters/iam/postgres/postgres-iam-provider';
 import { DrizzleAccessStore } from '../adapters/store/drizzle-access-store';
@@ -74,16 +75,18 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
     resolveLogin: (who) => principalFor(currentPolicy().policy, who, 'postgres'),
     onConnectionError: (err) => logger.warn({ err, provider: 'postgres' }, 'idle admin connection failed; the next call reconnects'),
   });
+  let clouds: IamProvider[] = [];
   const closeAll = async () => {
     try {
-      await postgres.close();
+      await Promise.all([postgres.close(), ...clouds.map((p) => p.close?.())]);
     } finally {
       await database.close();
     }
   };
   try {
     const store = new DrizzleAccessStore(database.db);
-    const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), postgres, ...(options.providers ?? [])];
+    clouds = cloudIamProviders({ env: options.env, logger, principalOf: (who, kind) => principalFor(currentPolicy().policy, who, kind) });
+    const providers: IamProvider[] = [new LocalIamProvider(database.db, clock), postgres, ...clouds, ...(options.providers ?? [])];
     const iam = new Map(providers.map((p) => [p.kind, p]));
     const knownProviders = [...iam.keys()];
     const deps = { store, clock };

@@ -81,8 +81,10 @@ export class ChatNotifier implements Notifier {
       }
     }
     if (summary?.tellRequester) {
+      const notes = this.ctx.iam.get(request.resource.provider)?.notes;
+      const note = event.action === 'access_granted' ? notes?.granted : event.action === 'access_revoked' && request.endCause === 'revoked_early' ? notes?.revoked : undefined;
       await this.platform.tellPerson(request.requester, {
-        text: summary.text,
+        text: note ? `${summary.text}\n${note}` : summary.text,
         request,
         action: event.action,
         offerExtend: event.action === 'access_expiring_soon' && request.state === 'active',
