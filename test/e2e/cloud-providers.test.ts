@@ -196,7 +196,7 @@ describe('aws, gcp and azure through the CLI and the service, against the cloud 
     expect(awsState.assignments).toEqual([
       { instanceArn: AWS.instanceArn, accountId: AWS.accountId, permissionSetArn: AWS.permissionSetArn, principalType: 'USER', principalId: AWS.daveUserId },
     ]);
-    // And GCP a conditional binding for dave that ends at the grant's expiry, titled with the request id, beside the binding that was there
+    // And GCP a conditional binding for dave that ends one minute after the grant, titled with the request id, beside the binding that was there
     const gcpState = await getJson<GcpState>(`${gcp.url}/__fake/state`);
     expect(gcpState.resources[GCP.resource]?.bindings).toEqual([
       { role: 'roles/logging.viewer', members: ['group:sre@example.com'] },
@@ -215,7 +215,7 @@ describe('aws, gcp and azure through the CLI and the service, against the cloud 
     // (signed in with the service account's key from GOOGLE_APPLICATION_CREDENTIALS: the fake verified its JWT)
     const gcpBearer = gcpState.requests.find((r) => r.op === 'setIamPolicy')?.authorization ?? '';
     expect(JSON.parse(Buffer.from(gcpBearer.split('.')[1] ?? '', 'base64url').toString())).toMatchObject({ iss: GCP.bot, sub: GCP.bot });
-    // And Azure an active PIM assignment for dave's object id ending at the expiry, its request justified with the request id
+    // And Azure an active PIM assignment for dave's object id ending one minute after the grant, its request justified with the request id
     const azureState = (await azureCall('GET', '/__fake/state')).json as unknown as AzureState;
     expect(azureState.assignments.map((a) => a.properties)).toEqual([
       expect.objectContaining({ principalId: AZURE.daveObjectId, scope: AZURE.scope, roleDefinitionId: expect.stringMatching(new RegExp(`/roleDefinitions/${AZURE.reader}$`)) as unknown }),
