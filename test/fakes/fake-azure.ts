@@ -4,7 +4,10 @@
  * Graph users, and an Entra-style token endpoint. It answers as the documented API does, not as an
  * echo: one assignment per (principal, role definition, scope); `RoleAssignmentExists` on a second
  * AdminAssign; `RoleAssignmentDoesNotExist` on removing or updating what is not there;
- * `ActiveDurationTooShort` on AdminRemove within 5 minutes of the assignment's start;
+ * `ActiveDurationTooShort` on AdminRemove within 5 minutes of the assignment's start; the
+ * `ExpirationRule` refusal of an assignment shorter than 5 minutes ("Assignments must have a minimum
+ * duration of five minutes. It can't be removed within five minutes of it being assigned", Microsoft's
+ * PIM assignment pages; both minimums are settings, for tests that cannot wait 5 minutes);
  * `RoleAssignmentRequestExists` when a request name is used twice; assignments end by themselves at
  * their end time (on the fake's own clock, which tests move forward).
  *
@@ -24,6 +27,7 @@
  *   POST /__fake/seed   {users?, roleDefinitions?, assignments?}   adds to the directory and state
  *   POST /__fake/fail   {count?, status, code?, message?, retryAfter?, network?, op?}  the next calls fail
  *   POST /__fake/clock  {advanceMs}          moves the fake's clock forward
+ *   POST /__fake/settings {minimumActiveMs?, minimumDurationMs?}   Azure's two 5-minute rules, shortened
  * The seed file has the shape of the /__fake/seed body. Point the bot at it with
  * AZURE_RESOURCE_MANAGER_ENDPOINT=<url>, AZURE_GRAPH_ENDPOINT=<url>, AZURE_AUTHORITY_HOST=<url>.
  */
@@ -104,6 +108,8 @@ export interface FakeAzureOptions {
   readonly roleDefinitions?: readonly FakeRoleDefinition[];
   /** Azure's rule is 5 minutes; 0 lets a contract suite grant and revoke back to back. */
   readonly minimumActiveMs?: number;
+  /** The shortest assignment Azure accepts (ExpirationRule): 5 minutes. */
+  readonly minimumDurationMs?: number;
   /** A PIM role setting "active assignment may last at most …": longer requests fail the ExpirationRule. */
   readonly maximumActiveMs?: number;
   /** The fake clock's start (default: real time). */
@@ -128,7 +134,14 @@ export interface FakeAzure {
   /** The next `count` matching calls fail this way. */
   failNext(count: number, failure: FakeAzureFailure): void;
   seed(seed: FakeAzureSeed): void;
+  /** Changes Azure's minimum active time before a removal, and its minimum assignment duration. */
+  settings(settings: FakeAzureSettings): void;
   close(): Promise<void>;
+}
+
+export interface FakeAzureSettings {
+  readonly minimumActiveMs?: number;
+  readonly minimumDurationMs?: number;
 }
 
 export interface FakeAzureSeed {
@@ -159,7 +172,15 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Fa
   const offset = (options.startMs ?? Date.now()) - Date.now();
   let advanced = 0;
   const now = (): number => Date.now() + offset + advanced;
-  const minimumActiveMs = options.minimumActiveMs ?? 5 * 60_000;
+  let minimumActiveMs = options.minimumActiveMs ?? 5 * 60_000;
+  let minimumDurationMs = options.minimumDurationMs ?? 5 * 60_000;
+  const settings = (s: FakeAzureSettings): void => {
+    for (const value of [s.minimumActiveMs, s.minimumDurationMs]) {
+      if (value !== undefined && (!Number.isFinite(value) || value < 0)) throw new HttpFailure(400, 'FakeControl', 'settings must be milliseconds >= 0');
+    }
+    minimumActiveMs = s.minimumActiveMs ?? minimumActiveMs;
+    minimumDurationMs = s.minimumDurationMs ?? minimumDurationMs;
+  };
   const users = new Map<string, FakeAzureUser>();
   const roleDefinitions = new Map<string, FakeRoleDefinition>();
   const assignments: FakeAssignment[] = [];
@@ -249,7 +270,7 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Fa
       if (requestType === 'AdminAssign' && existing) throw new HttpFailure(409, 'RoleAssignmentExists', 'The Role assignment already exists.');
       if (requestType !== 'AdminAssign' && requestType !== 'AdminRenew' && !existing) throw new HttpFailure(400, 'RoleAssignmentDoesNotExist', 'The Role assignment does not exist.');
       const { start, end } = schedule(p['scheduleInfo'], existing?.start ?? now());
-      if (end !== undefined && end - start < 5 * 60_000) throw new HttpFailure(400, 'RoleAssignmentRequestPolicyValidationFailed', 'The following policy rules failed: ["ExpirationRule"]');
+      if (end !== undefined && end - start < minimumDurationMs) throw new HttpFailure(400, 'RoleAssignmentRequestPolicyValidationFailed', 'The following policy rules failed: ["ExpirationRule"]');
       if (options.maximumActiveMs !== undefined && (end === undefined || end - start > options.maximumActiveMs)) {
         throw new HttpFailure(400, 'RoleAssignmentRequestPolicyValidationFailed', 'The following policy rules failed: ["ExpirationRule"]');
       }
@@ -381,6 +402,10 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Fa
       failNext(count ?? 1, failure);
       return { ok: true };
     }
+    if (method === 'POST' && pathname === '/__fake/settings') {
+      settings((body ?? {}) as FakeAzureSettings);
+      return { ok: true, minimumActiveMs, minimumDurationMs };
+    }
     if (method === 'POST' && pathname === '/__fake/clock') {
       advance(Number((body ?? {})['advanceMs'] ?? 0));
       return { now: iso(now()) };
@@ -480,6 +505,7 @@ export async function startFakeAzure(options: FakeAzureOptions = {}): Promise<Fa
     assignmentOf,
     failNext,
     seed,
+    settings,
     close: async () => {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));

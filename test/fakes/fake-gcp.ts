@@ -20,29 +20,40 @@
  *   bindings of one role and one member with different conditions is 400; a condition needs a title
  *   (≤ 100 bytes), a description ≤ 256 bytes;
  * - bindings with the same role and the same condition are merged, as Google stores them;
- * - requests without `Authorization: Bearer …` are 401 UNAUTHENTICATED;
+ * - requests without `Authorization: Bearer …` are 401 UNAUTHENTICATED; when service accounts are
+ *   seeded (`serviceAccounts: [{ email, publicKey }]`), the bearer must be a self-signed JWT of one of
+ *   them, as the real client sends with a service-account key (see below), or it is 401 too;
  * - the bot's own permissions per resource (default: get and set) answer testIamPermissions, and a
  *   missing one makes the matching call 403.
  * Failure injection: the next N calls (optionally of one method / resource) answer a given HTTP error
  * (5xx, 429 with Retry-After, 403, …); `getIamPolicyDelayMs` holds each getIamPolicy answer (read at
  * arrival) so two read-modify-writes race and one gets 409.
  *
- * In-process: `const fake = await startFakeGcp({ resources, users })`, then `fake.url`, `fake.port`,
+ * Service-account keys: with `GOOGLE_APPLICATION_CREDENTIALS` naming a key file, google-auth-library
+ * (10.x, under a GAPIC client such as ProjectsClient, which sets `useJWTAccessWithScope`) never asks a
+ * token endpoint: it signs a JWT itself (RS256, `iss` = `sub` = the account's e-mail, `scope`, `iat`,
+ * `exp` one hour on, `kid` = `private_key_id`) and sends it as the bearer token, which Google verifies
+ * with the account's public key. The fake does the same with the seeded public keys. (When the
+ * library does ask for a token, gtoken 8 posts to https://oauth2.googleapis.com/token whatever the
+ * key file's `token_uri` says, so a token endpoint here would never be reached.)
+ *
+ * In-process: `const fake = await startFakeGcp({ resources, users, serviceAccounts })`, then `fake.url`, `fake.port`,
  * `fake.requests`, `fake.policy(resource)`, `fake.hasAccess(resource, role, member)`, `fake.failNext(…)`,
  * `fake.close()`.
  *
  * As a process: `node --import tsx test/fakes/fake-gcp.ts [--port 0] [--seed seed.json]` prints one
  * line `{"listening":<port>}` when ready and serves on 127.0.0.1 until SIGTERM. The seed file is
- * `{"resources":{"projects/p":{"bindings":[…],"permissions":[…]}},"users":["dave@example.com"]}`.
+ * `{"resources":{"projects/p":{"bindings":[…],"permissions":[…]}},"users":["dave@example.com"],
+ *   "serviceAccounts":[{"email":"bot@p.iam.gserviceaccount.com","publicKey":"-----BEGIN PUBLIC KEY-----…","keyId":"…"}]}`.
  * Control over HTTP:
- *   GET  /__fake/state     → {"resources":{<name>:{version,etag,bindings,permissions}},"users":[…]|null,"requests":[…]}
+ *   GET  /__fake/state     → {"resources":{<name>:{version,etag,bindings,permissions}},"users":[…]|null,"serviceAccounts":[e-mail…],"requests":[…]}
  *   GET  /__fake/access?resource=…&role=…&member=…  → {"hasAccess":bool,"expiresAt":iso|null}
  *   POST /__fake/seed      (same shape as the seed file; adds or replaces resources, adds users)
  *   POST /__fake/fail      {"status":503,"count":1,"method"?,"resource"?,"retryAfterSeconds"?,"message"?}
  *   POST /__fake/delay     {"getIamPolicyMs":200}
  *   POST /__fake/reset     (forgets requests, failures and delay)
  */
-import { randomBytes, createHash } from 'node:crypto';
+import { createHash, createPublicKey, randomBytes, verify, type KeyObject } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -66,11 +77,22 @@ export interface FakeResourceSeed {
   readonly permissions?: readonly string[];
 }
 
+/** A service account whose key the bot holds: its self-signed JWTs are accepted as bearer tokens. */
+export interface FakeServiceAccount {
+  readonly email: string;
+  /** PEM (SPKI) public key of the account's key. */
+  readonly publicKey: string;
+  /** The key's id (`private_key_id` in the key file); when given, a JWT's `kid` must match it. */
+  readonly keyId?: string;
+}
+
 export interface FakeGcpOptions {
   readonly port?: number;
   readonly resources?: Readonly<Record<string, FakeResourceSeed>>;
   /** Existing Google accounts (e-mails); `undefined`: every account exists. */
   readonly users?: readonly string[];
+  /** When any is seeded, only self-signed JWTs of these accounts authenticate; else any bearer does. */
+  readonly serviceAccounts?: readonly FakeServiceAccount[];
 }
 
 export interface FakePolicy {
@@ -111,7 +133,7 @@ export interface FakeGcp {
   hasAccess(resource: string, role: string, member: string, now?: Date): boolean;
   /** The latest condition expiry among `member`'s bindings of `role`. */
   expiryOf(resource: string, role: string, member: string): Date | undefined;
-  seed(seed: { resources?: Readonly<Record<string, FakeResourceSeed>>; users?: readonly string[] }): void;
+  seed(seed: { resources?: Readonly<Record<string, FakeResourceSeed>>; users?: readonly string[]; serviceAccounts?: readonly FakeServiceAccount[] }): void;
   /** Replaces a resource's bindings as someone else (the console, Terraform) would: a new etag. */
   writeAsSomeoneElse(resource: string, bindings: readonly FakeBinding[]): void;
   failNext(failure: FakeFailure): void;
@@ -128,6 +150,11 @@ const MAX_SAME_ROLE_MEMBER_CONDITIONS = 20;
 const MEMBER = /^(user|group|serviceAccount|domain):[^\s:]+$|^(allUsers|allAuthenticatedUsers)$|^principal(Set)?:\/\/\S+$|^deleted:(user|group|serviceAccount):[^\s]+$/;
 const API_PATH = /^\/v3\/((projects|folders|organizations)\/[^/:]+):(getIamPolicy|setIamPolicy|testIamPermissions)$/;
 const EXPIRY = /^request\.time < timestamp\("([^"]+)"\)$/;
+/** What a self-signed JWT must be good for: the scope GAPIC clients sign with, or the API as audience. */
+const CLOUD_PLATFORM_SCOPE = 'https://www.googleapis.com/auth/cloud-platform';
+const API_AUDIENCE = 'https://cloudresourcemanager.googleapis.com/';
+/** Clock skew Google tolerates on `iat`. */
+const SKEW_SECONDS = 60;
 const STATUS_NAMES: Readonly<Record<number, string>> = {
   400: 'INVALID_ARGUMENT', 401: 'UNAUTHENTICATED', 403: 'PERMISSION_DENIED', 404: 'NOT_FOUND', 409: 'ABORTED',
   429: 'RESOURCE_EXHAUSTED', 500: 'INTERNAL', 502: 'UNAVAILABLE', 503: 'UNAVAILABLE', 504: 'DEADLINE_EXCEEDED',
@@ -152,6 +179,7 @@ class HttpError extends Error {
 export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGcp> {
   const resources = new Map<string, StoredResource>();
   let users: Set<string> | undefined = options.users ? new Set(options.users.map((u) => u.toLowerCase())) : undefined;
+  const serviceAccounts = new Map<string, { key: KeyObject; keyId: string | undefined }>();
   const requests: FakeRequest[] = [];
   let failures: (FakeFailure & { left: number })[] = [];
 
@@ -164,8 +192,40 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
       resources.set(name, { bindings: normalise(r.bindings ?? []), etag: newEtag(), permissions: new Set(r.permissions ?? defaultPermissions(name)) });
     }
     if (s.users) users = new Set([...(users ?? []), ...s.users.map((u) => u.toLowerCase())]);
+    for (const account of s.serviceAccounts ?? []) serviceAccounts.set(account.email.toLowerCase(), { key: createPublicKey(account.publicKey), keyId: account.keyId });
   };
-  seed({ ...(options.resources ? { resources: options.resources } : {}) });
+  seed({ ...(options.resources ? { resources: options.resources } : {}), ...(options.serviceAccounts ? { serviceAccounts: options.serviceAccounts } : {}) });
+
+  /** The service account a bearer token is a valid self-signed JWT of; throws 401 otherwise. */
+  const authenticate = (authorization: string | undefined): void => {
+    const unauthenticated = (why: string) =>
+      new HttpError(401, `Request had invalid authentication credentials. Expected OAuth 2 access token, login cookie or other valid authentication credential. (${why})`);
+    if (!authorization || !/^Bearer \S+/.test(authorization)) throw new HttpError(401, 'Request is missing required authentication credential. Expected OAuth 2 access token.');
+    if (serviceAccounts.size === 0) return;
+    const parts = authorization.slice('Bearer '.length).trim().split('.');
+    if (parts.length !== 3) throw unauthenticated('not a JWT');
+    const [rawHeader, rawPayload, signature] = parts as [string, string, string];
+    let header: Record<string, unknown>;
+    let payload: Record<string, unknown>;
+    try {
+      header = JSON.parse(Buffer.from(rawHeader, 'base64url').toString('utf8')) as Record<string, unknown>;
+      payload = JSON.parse(Buffer.from(rawPayload, 'base64url').toString('utf8')) as Record<string, unknown>;
+    } catch {
+      throw unauthenticated('the JWT does not decode');
+    }
+    if (header['alg'] !== 'RS256') throw unauthenticated('the JWT is not RS256');
+    const account = serviceAccounts.get(String(payload['iss'] ?? '').toLowerCase());
+    if (!account || payload['sub'] !== payload['iss']) throw unauthenticated('the JWT is not self-signed by a known service account');
+    if (account.keyId !== undefined && header['kid'] !== undefined && header['kid'] !== account.keyId) throw unauthenticated('the JWT names another key');
+    if (!verify('sha256', Buffer.from(`${rawHeader}.${rawPayload}`), account.key, Buffer.from(signature, 'base64url'))) throw unauthenticated('bad JWT signature');
+    const nowSeconds = Date.now() / 1000;
+    const exp = Number(payload['exp']);
+    const iat = Number(payload['iat']);
+    if (!Number.isFinite(exp) || exp <= nowSeconds) throw unauthenticated('the JWT has expired');
+    if (!Number.isFinite(iat) || iat > nowSeconds + SKEW_SECONDS || exp - iat > 3600) throw unauthenticated('the JWT iat/exp are out of range');
+    const scopes = typeof payload['scope'] === 'string' ? payload['scope'].split(' ') : [];
+    if (!scopes.includes(CLOUD_PLATFORM_SCOPE) && payload['aud'] !== API_AUDIENCE) throw unauthenticated(`the JWT is for neither ${CLOUD_PLATFORM_SCOPE} nor ${API_AUDIENCE}`);
+  };
 
   const policyOf = (name: string): FakePolicy | undefined => {
     const r = resources.get(name);
@@ -228,7 +288,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
   };
 
   const api = async (op: string, resource: string, body: Record<string, unknown>, authorization: string | undefined): Promise<unknown> => {
-    if (!authorization || !/^Bearer \S+/.test(authorization)) throw new HttpError(401, 'Request is missing required authentication credential. Expected OAuth 2 access token.');
+    authenticate(authorization);
     const failure = injected(op, resource);
     if (failure) {
       throw new HttpError(failure.status, failure.message ?? `injected ${failure.status}`, failure.retryAfterSeconds !== undefined ? { 'retry-after': String(failure.retryAfterSeconds) } : {});
@@ -301,6 +361,7 @@ export async function startFakeGcp(options: FakeGcpOptions = {}): Promise<FakeGc
         return {
           resources: Object.fromEntries([...resources.keys()].map((name) => [name, { ...policyOf(name), permissions: [...(resources.get(name)?.permissions ?? [])] }])),
           users: users ? [...users] : null,
+          serviceAccounts: [...serviceAccounts.keys()],
           requests: fake.calls(),
         };
       case 'GET /__fake/access': {

@@ -15,9 +15,9 @@ function firstLine(child: ChildProcess): Promise<string> {
   });
 }
 
-function call(port: number, ca: string, method: string, pathname: string, body?: unknown): Promise<{ status: number; json: Record<string, unknown> }> {
+function call(port: number, ca: string, method: string, pathname: string, body?: unknown, headers: Record<string, string> = {}): Promise<{ status: number; json: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = https.request({ host: '127.0.0.1', port, method, path: pathname, ca, headers: { 'content-type': 'application/json' } }, (res) => {
+    const req = https.request({ host: '127.0.0.1', port, method, path: pathname, ca, headers: { 'content-type': 'application/json', ...headers } }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => resolve({ status: res.statusCode ?? 0, json: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
@@ -78,5 +78,51 @@ describe('fake Azure as a separate process', () => {
     expect(Date.parse(String(advanced.json['now']))).toBeGreaterThan(Date.now() + 3_600_000);
     const after = (await call(port, ca, 'GET', '/__fake/state')).json as { assignments: unknown[] };
     expect(after.assignments).toEqual([]);
+  });
+});
+
+describe('fake Azure settings over HTTP', () => {
+  let fake: ChildProcess;
+  let port: number;
+  let ca: string;
+  beforeAll(async () => {
+    fake = spawn(process.execPath, ['--import', 'tsx', 'test/fakes/fake-azure.ts', '--port', '0'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const ready = JSON.parse(await firstLine(fake)) as { listening: number; caFile: string };
+    port = ready.listening;
+    ca = readFileSync(ready.caFile, 'utf8');
+  });
+  afterAll(async () => {
+    const exited = new Promise((resolve) => fake.once('exit', resolve));
+    fake.kill('SIGTERM');
+    await exited;
+  });
+
+  it('shortens Azure\'s two 5-minute rules (shortest assignment, earliest removal) through /__fake/settings', async () => {
+    // Given a user and a role, and a 2-minute AdminAssign
+    const ERIN = 'e0000000-0000-4000-8000-0000000000e2';
+    await call(port, ca, 'POST', '/__fake/seed', { users: [{ id: ERIN, userPrincipalName: 'erin2@example.com' }], roleDefinitions: [{ guid: READER, roleName: 'Reader' }] });
+    const bearer = { authorization: 'Bearer t' };
+    const path = (name: string) => `${SCOPE}/providers/Microsoft.Authorization/roleAssignmentScheduleRequests/${name}?api-version=2020-10-01`;
+    const properties = (requestType: string) => ({
+      principalId: ERIN,
+      roleDefinitionId: `/subscriptions/${SCOPE.split('/')[2]}/providers/Microsoft.Authorization/roleDefinitions/${READER}`,
+      requestType,
+      scheduleInfo: { startDateTime: new Date().toISOString(), expiration: { type: 'AfterDateTime', endDateTime: new Date(Date.now() + 2 * 60_000).toISOString() } },
+    });
+    // When it is sent with Azure's rules, then with them shortened
+    const tooShort = await call(port, ca, 'PUT', path('00000000-0000-4000-8000-000000000001'), { properties: properties('AdminAssign') }, bearer);
+    const settings = await call(port, ca, 'POST', '/__fake/settings', { minimumDurationMs: 30_000 }, {});
+    const assigned = await call(port, ca, 'PUT', path('00000000-0000-4000-8000-000000000002'), { properties: properties('AdminAssign') }, bearer);
+    const earlyRemove = await call(port, ca, 'PUT', path('00000000-0000-4000-8000-000000000003'), { properties: properties('AdminRemove') }, bearer);
+    await call(port, ca, 'POST', '/__fake/settings', { minimumActiveMs: 0 }, {});
+    const removed = await call(port, ca, 'PUT', path('00000000-0000-4000-8000-000000000004'), { properties: properties('AdminRemove') }, bearer);
+    // Then the 5-minute rules hold until shortened, each on its own
+    expect(tooShort.status).toBe(400);
+    expect(tooShort.json['error']).toMatchObject({ code: 'RoleAssignmentRequestPolicyValidationFailed' });
+    expect(settings.json).toEqual({ ok: true, minimumActiveMs: 5 * 60_000, minimumDurationMs: 30_000 });
+    expect(assigned.status).toBe(201);
+    expect(earlyRemove.json['error']).toMatchObject({ code: 'ActiveDurationTooShort' });
+    expect(removed.status).toBe(201);
+    expect((await call(port, ca, 'POST', '/__fake/settings', { minimumActiveMs: -1 }, {})).status).toBe(400);
   });
 });

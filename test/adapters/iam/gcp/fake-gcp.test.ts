@@ -1,8 +1,10 @@
 import { spawn } from 'node:child_process';
-import { writeFileSync, mkdtempSync } from 'node:fs';
+import { generateKeyPairSync } from 'node:crypto';
+import { writeFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { ProjectsClient } from '@google-cloud/resource-manager';
 import { startFakeGcp, type FakeGcp } from '../../../fakes/fake-gcp';
 
 const P = 'projects/demo-project';
@@ -85,6 +87,49 @@ describe('fake Resource Manager behaves as the documented API', () => {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
+    }
+  });
+
+  it('with service accounts seeded, accepts the self-signed JWT the real client makes from a key file, and only that', async () => {
+    // Given a fake that knows one service account's public key, and a key file for it
+    const bot = 'prod-access-bot@demo-project.iam.gserviceaccount.com';
+    const key = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const other = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const strict = await startFakeGcp({
+      resources: { [P]: {} },
+      serviceAccounts: [{ email: bot, publicKey: key.publicKey.export({ type: 'spki', format: 'pem' }).toString(), keyId: 'k1' }],
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'fake-gcp-sa-'));
+    const keyFile = (privateKey: typeof key.privateKey, email: string) => {
+      const file = join(dir, `${email}-${Math.random()}.json`);
+      const pem = privateKey.export({ type: 'pkcs8', format: 'pem' }).toString();
+      writeFileSync(file, JSON.stringify({ type: 'service_account', project_id: 'demo-project', private_key_id: 'k1', private_key: pem, client_email: email, client_id: '1', token_uri: `${strict.url}/token` }));
+      return file;
+    };
+    const clientWith = (file: string) => new ProjectsClient({ fallback: true, protocol: 'http', apiEndpoint: '127.0.0.1', port: strict.port, keyFilename: file });
+    const good = clientWith(keyFile(key.privateKey, bot));
+    const wrongKey = clientWith(keyFile(other.privateKey, bot));
+    const unknown = clientWith(keyFile(key.privateKey, 'someone@demo-project.iam.gserviceaccount.com'));
+    try {
+      // When the real client reads the policy with each
+      const [policy] = await good.getIamPolicy({ resource: P, options: { requestedPolicyVersion: 3 } });
+      const refusals = await Promise.all([wrongKey, unknown].map((c) => c.getIamPolicy({ resource: P }, { retry: null }).then(() => 'accepted', (e: { code?: number }) => e.code)));
+      const opaque = await call(strict, 'getIamPolicy', {});
+
+      // Then the JWT signed with the account's key passes, with no call to any token endpoint
+      expect(policy.bindings).toEqual([]);
+      const sent = strict.calls('getIamPolicy')[0]?.authorization ?? '';
+      const claims = JSON.parse(Buffer.from(sent.split('.')[1] ?? '', 'base64url').toString()) as Record<string, unknown>;
+      expect(claims).toMatchObject({ iss: bot, sub: bot });
+      expect(String(claims['scope']).split(' ')).toContain('https://www.googleapis.com/auth/cloud-platform');
+      expect(strict.requests.filter((r) => r.path === '/token')).toEqual([]);
+      // And a wrong key, an unknown account and an opaque token are 401
+      expect(refusals).toEqual([401, 401]);
+      expect(opaque.status).toBe(401);
+    } finally {
+      await Promise.all([good, wrongKey, unknown].map((c) => c.close()));
+      await strict.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });
