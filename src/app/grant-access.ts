@@ -70,14 +70,16 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
       return commitTransition(tx, ended, origin, loaded.sha256, now);
     });
   }
+  // NB: one instant for the provider's expiry and the bot's: a cloud that ends access itself (GCP,
+  // Azure) must not end it before the bot says it ends, by however long the call took.
+  const startedAt = ctx.clock.now();
   try {
-    await providerFor(ctx, request).grant(grantSpecOf(request, grantWindow(request, role.maxDuration, ctx.clock.now()).expiresAt));
+    await providerFor(ctx, request).grant(grantSpecOf(request, grantWindow(request, role.maxDuration, startedAt).expiresAt));
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     const permanent = error instanceof ProviderError && (error.code === 'refused' || error.code === 'misconfigured');
-    const attempts = permanent
-      ? claim.attempts + 1
-      : await ctx.store.recordGrantFailure(id, claim.owner, message, new Date(ctx.clock.now().getTime() + retryDelayMs(claim.attempts + 1, ctx.work.random.next())));
+    // NB: recorded for a permanent refusal too, so the person told "the provider refused" is told why.
+    const attempts = await ctx.store.recordGrantFailure(id, claim.owner, message, new Date(ctx.clock.now().getTime() + retryDelayMs(claim.attempts + 1, ctx.work.random.next())));
     if (!permanent && attempts < ctx.work.grantMaxAttempts) {
       log.warn({ err: error, attempts }, 'grant failed; the request stays approved and the grant is retried');
       return { ok: true, value: request, changed: false };
@@ -89,14 +91,14 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
       if (!current) return notFound(id);
       const failed = await commitTransition(tx, markGrantFailed(current, message, now), origin, loaded.sha256, now);
       if (failed.ok && failed.changed) await raiseAlert(tx, grantFailedAlert(current, attempts, message), failed.value, origin, loaded.sha256, now);
-      return failed;
+      return failed.ok ? { ...failed, value: { ...failed.value, grantError: message } } : failed;
     });
   }
   const now = ctx.clock.now();
   const outcome = await ctx.store.transaction(async (tx) => {
     const current = await tx.lockRequest(id);
     if (!current) return notFound(id);
-    return commitTransition(tx, markGranted(current, role.maxDuration, now), origin, loaded.sha256, now);
+    return commitTransition(tx, markGranted(current, role.maxDuration, startedAt), origin, loaded.sha256, now);
   });
   if (outcome.ok && outcome.changed) log.info({ expiresAt: outcome.value.grant?.expiresAt }, 'access granted');
   return outcome;

@@ -13,6 +13,8 @@ import type { AppContext } from './app-context';
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 const iso = (at: Date | undefined) => at?.toISOString() ?? '?';
+/** The provider's own words for a failed grant, when it gave any: ` (… )`. */
+const because = (r: AccessRequest) => (r.grantError ? ` (${r.grantError})` : '');
 
 /** A request just opened: waiting for approvals, or (break-glass) granted, waiting for the provider, or failed. */
 export function openedText(r: AccessRequest): RichText {
@@ -23,7 +25,7 @@ export function openedText(r: AccessRequest): RichText {
     case 'active':
       return say`Break-glass access to ${r.role} granted until ${iso(r.grant?.expiresAt)} (request ${r.id}). Security has been told; it needs ${plural(r.approvalsRequired, 'review')} by ${iso(r.decisionDeadline)}.`;
     case 'failed':
-      return say`Break-glass request ${r.id} for ${r.role} failed: the ${r.resource.provider} provider refused the grant. Security has been alerted.`;
+      return say`Break-glass request ${r.id} for ${r.role} failed: the ${r.resource.provider} provider refused the grant${because(r)}. Security has been alerted.`;
     default:
       return say`Break-glass request ${r.id} for ${r.role} is approved; the ${r.resource.provider} provider has not granted it yet, and the grant is retried automatically.`;
   }
@@ -72,7 +74,7 @@ export async function approvalText(ctx: AppContext, r: AccessRequest, changed: b
     case 'approved':
       return say`${r.id} approved; the ${r.resource.provider} provider did not grant it yet, and the grant is retried automatically.`;
     case 'failed':
-      return say`${r.id} approved, but the ${r.resource.provider} provider refused the grant; the request failed and security has been alerted.`;
+      return say`${r.id} approved, but the ${r.resource.provider} provider refused the grant${because(r)}; the request failed and security has been alerted.`;
     default:
       return say`${r.id}: approval recorded; the request is ${describeState(r)}.`;
   }

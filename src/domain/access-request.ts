@@ -83,6 +83,8 @@ export interface AccessRequest {
   readonly osUser?: string;
   /** SHA-256 of the policy text in force when the request was opened. */
   readonly policySha: string;
+  /** Approved or failed: what the provider said when the last grant attempt failed (its own words, never a secret). */
+  readonly grantError?: string;
   /** Optimistic concurrency: incremented by the store on every save. */
   readonly version: number;
 }

@@ -1,5 +1,7 @@
 import type { Database } from '../../src/adapters/store/open-database';
 import { approveRequest } from '../../src/app/approve-request';
+import { approvalText } from '../../src/app/outcome-text';
+import { toPlainText } from '../../src/domain/rich-text';
 import { ProviderError } from '../../src/app/errors';
 import { extendAccess } from '../../src/app/extend-access';
 import { requestAccess } from '../../src/app/request-access';
@@ -13,7 +15,14 @@ class ExpiringProvider implements IamProvider {
   readonly kind = 'expiring';
   readonly calls: { op: 'grant' | 'extend' | 'revoke'; expiresAt: Date; requestId: string }[] = [];
   extendFails: Error | undefined;
+  grantFails: Error | undefined;
+  /** Runs inside the grant call: a slow cloud, with the clock moving on meanwhile. */
+  duringGrant: (() => void) | undefined;
   async grant(spec: GrantSpec): Promise<void> {
+    this.duringGrant?.();
+    const failure = this.grantFails;
+    this.grantFails = undefined;
+    if (failure) throw failure;
     this.calls.push({ op: 'grant', expiresAt: spec.expiresAt, requestId: spec.requestId });
   }
   async extend(spec: GrantSpec): Promise<void> {
@@ -92,5 +101,37 @@ describe("an approved extension moves the provider's own expiry first", () => {
     const first = value(await approveRequest(h.ctx, extension.id, alice, chatOrigin));
     expect(first.state).toBe('pending');
     expect(provider.calls).toEqual([]);
+  });
+});
+
+describe("a grant on a provider with an expiry of its own", () => {
+  let database: Database;
+  let h: Harness;
+  let provider: ExpiringProvider;
+
+  beforeEach(async () => {
+    database = await createPgliteDatabase();
+    provider = new ExpiringProvider();
+    h = createHarness(database, examplePolicyText + expiringRole, [provider]);
+  });
+  afterEach(async () => {
+    await database.close();
+  });
+
+  it("records the same expiry the provider was given, however long the provider's call took", async () => {
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'cloud-admin', duration: '1h', ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin));
+    provider.duringGrant = () => h.clock.advance(0.5);
+    const granted = value(await approveRequest(h.ctx, opened.id, alice, chatOrigin));
+    expect(provider.calls[0]?.expiresAt.getTime()).toBe(granted.grant?.expiresAt.getTime());
+  });
+
+  it("tells the approver the provider's own reason when it refuses the grant", async () => {
+    const opened = value(await requestAccess(h.ctx, { requester: dave, role: 'cloud-admin', duration: '1h', ticket: 'OPS-7', reason: 'inspect the billing account' }, cliOrigin));
+    provider.grantFails = new ProviderError('refused', 'expiring', 'User dave@example.com does not exist');
+    const failed = value(await approveRequest(h.ctx, opened.id, alice, chatOrigin));
+    expect(failed).toMatchObject({ state: 'failed', grantError: 'User dave@example.com does not exist' });
+    expect(toPlainText(await approvalText(h.ctx, failed, true, alice))).toContain('refused the grant (User dave@example.com does not exist)');
+    // And the reason is kept with the request
+    expect((await h.ctx.store.findRequest(opened.id))?.grantError).toBe('User dave@example.com does not exist');
   });
 });

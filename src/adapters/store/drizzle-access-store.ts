@@ -767,6 +767,7 @@ function toAccessRequest(row: RequestRow, approvalList: readonly Approval[], gra
     ...(row.endedOsUser !== null && { endedByOsUser: row.endedOsUser }),
     ...(row.osUser !== null && { osUser: row.osUser }),
     policySha: row.policySha,
+    ...(row.lastGrantError !== null && (row.state === 'approved' || row.state === 'failed') && { grantError: row.lastGrantError }),
     version: row.version,
   };
 }
