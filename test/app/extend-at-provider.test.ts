@@ -39,7 +39,7 @@ class ExpiringProvider implements IamProvider {
 
 const expiringRole = cloudAdminRole('expiring');
 
-describe("an approved extension moves the provider's own expiry first", () => {
+describe("a provider with an expiry of its own", () => {
   let database: Database;
   let h: Harness;
   let provider: ExpiringProvider;
@@ -101,21 +101,6 @@ describe("an approved extension moves the provider's own expiry first", () => {
     const first = value(await approveRequest(h.ctx, extension.id, alice, chatOrigin));
     expect(first.state).toBe('pending');
     expect(provider.calls).toEqual([]);
-  });
-});
-
-describe("a grant on a provider with an expiry of its own", () => {
-  let database: Database;
-  let h: Harness;
-  let provider: ExpiringProvider;
-
-  beforeEach(async () => {
-    database = await createPgliteDatabase();
-    provider = new ExpiringProvider();
-    h = createHarness(database, examplePolicyText + expiringRole, [provider]);
-  });
-  afterEach(async () => {
-    await database.close();
   });
 
   it("records the same expiry the provider was given, however long the provider's call took", async () => {
