@@ -241,7 +241,8 @@ describe('aws, gcp and azure through the CLI and the service, against the cloud 
     expect(refusedAzure.stderr).toContain(`${ERIN} has no user in Microsoft Entra ID`);
     // And GCP (which has no account look-up) opens it and fails the grant on Google's answer (the why is in the audit, below)
     expect(erinGcp.code).toBe(0);
-    expect(erinGcpApproved.stdout).toContain(`${erinGcpId} approved, but the gcp provider refused the grant; the request failed`);
+    expect(erinGcpApproved.stdout).toContain(`${erinGcpId} approved, but the gcp provider refused the grant (erin@example.com has no Google account that Google knows of`);
+    expect(erinGcpApproved.stdout).toContain('; the request failed and security has been alerted.');
     const erinGcpShown = await showRequest(erinGcpId);
     expect(erinGcpShown).toMatchObject({ state: 'failed', endCause: 'grant_failed' });
     expect((await getJson<GcpState>(`${gcp.url}/__fake/state`)).resources[GCP.resource]?.bindings.some((b) => b.members.includes(`user:${ERIN}`))).toBe(false);
