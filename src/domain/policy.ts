@@ -3,6 +3,8 @@ import { isNode, parseDocument, type Document } from 'yaml';
 import { z } from 'zod';
 import { parseDuration, type Minutes } from './duration';
 import { parseEmail, type Email } from './email';
+import { detectionPolicySchema, type DetectionPolicy } from './detection-policy';
+import { durationField } from './policy-fields';
 import { targetProblems } from './provider-targets';
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -14,14 +16,7 @@ const CLOCK_TIME = /^([01]\d|2[0-3]):[0-5]\d$/;
 const MAX_PRINCIPAL_ID = 128;
 
 /** `30m`, `2h`, … → Minutes, or an issue naming what a duration looks like. */
-const duration = z.string().transform((text, ctx): Minutes => {
-  const parsed = parseDuration(String(text));
-  if (!parsed.ok) {
-    ctx.addIssue({ code: 'custom', message: parsed.message });
-    return z.NEVER;
-  }
-  return parsed.minutes;
-});
+const duration = durationField;
 
 /** A member pattern: an e-mail, or `*@domain` for everyone with a verified address there. */
 const memberPattern = z.string().transform((text, ctx) => {
@@ -148,6 +143,8 @@ const policySchema = z.strictObject({
    * and who may still act: exact addresses only. Everyone else must be a full member.
    */
   guests: z.array(z.string()).default([]),
+  /** Anomaly rules, the weekly digest, drift reconciliation (see detection-policy.ts); all defaulted. */
+  detection: detectionPolicySchema,
   roles: z.record(z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, dot, dash and underscore'), roleSchema),
 });
 
@@ -199,6 +196,8 @@ export interface Policy {
   readonly identities: ReadonlyMap<Email, Readonly<Record<string, string>>>;
   /** Guest and app-user chat accounts that still count, by exact address (`guests`). */
   readonly guests: ReadonlySet<Email>;
+  /** Anomaly rules, digest, drift: every field defaulted. */
+  readonly detection: DetectionPolicy;
 }
 
 /** A policy together with the SHA-256 of the exact text it came from. */
@@ -248,6 +247,7 @@ export function parsePolicy(text: string, knownProviders: readonly string[]): Po
     roles: new Map(Object.entries(parsed.roles).map(([name, role]): [string, RolePolicy] => [name, { name, ...role, defaultDuration: defaultDurationOf(role) }])),
     identities: parseIdentities(parsed.identities, knownProviders, []),
     guests: new Set(parsed.guests.flatMap((text) => parseEmail(text) ?? [])),
+    detection: parsed.detection,
   };
   return { ok: true, loaded: { policy, sha256: policySha256(text), text } };
 }
@@ -302,6 +302,11 @@ function crossCheck(raw: Readonly<Record<string, unknown>>, knownProviders: read
     }
   };
   checkRefs(principalRefsAt(raw.admins, ['admins']).refs);
+  // NB: only a security group named on purpose must exist; the default `security` may be absent (nobody can acknowledge then).
+  const securityGroup = isRecord(raw.detection) ? raw.detection.securityGroup : undefined;
+  if (typeof securityGroup === 'string' && !groupNames.includes(securityGroup)) {
+    problem(['detection', 'securityGroup'], `unknown group ${JSON.stringify(securityGroup)} (defined groups: ${groupNames.join(', ') || 'none'})`);
+  }
   const hours = businessHoursSchema.safeParse(raw.businessHours);
   if (hours.success && hours.data.start >= hours.data.end) {
     problem(['businessHours'], `start ${hours.data.start} must be before end ${hours.data.end}`);
@@ -516,7 +521,7 @@ export function diffPolicies(before: Policy | undefined, after: Policy): PolicyD
   const b = roleJson(after);
   const ga = groupJson(before);
   const gb = groupJson(after);
-  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins', 'identities', 'guests'] as const;
+  const otherKeys = ['timezone', 'businessHours', 'channels', 'admins', 'identities', 'guests', 'detection'] as const;
   // NB: a Map or a Set serialises as `{}`, so identities and guests are compared as plain values.
   const comparable = (p: Policy, k: (typeof otherKeys)[number]) =>
     stableJson(k === 'identities' ? Object.fromEntries(p.identities) : k === 'guests' ? [...p.guests].sort() : p[k]);
