@@ -4,7 +4,7 @@ import type { AccessRequest } from '../../../domain/access-request';
 import { formatDuration } from '../../../domain/duration';
 import type { RolePolicy } from '../../../domain/policy';
 import type { RichText } from '../../../domain/rich-text';
-import { localTime, plainBlocks, plainText, richBlocks, run, utcTime, type RichTextBlock } from './teams-text';
+import { inputValue, localTime, plainBlocks, plainText, richBlocks, run, utcTime, type RichTextBlock } from './teams-text';
 
 /** An Adaptive Card as the bot sends it. */
 export interface AdaptiveCard {
@@ -138,7 +138,7 @@ export interface FormValues {
  * refusal beside its field when a submission is refused.
  */
 export function requestFormCard(roles: readonly RolePolicy[], values: FormValues = {}, error?: { field: FormField; message: string }): AdaptiveCard {
-  const kept = (v: string | undefined, max: number) => (v === undefined ? {} : { value: plainText(v, max) });
+  const kept = (v: string | undefined, max: number) => (v === undefined ? {} : { value: inputValue(v, max) });
   const after = (field: FormField): RichTextBlock[] => (error?.field === field ? errorBlocks(error.message) : []);
   const body: CardElement[] = [
     { type: 'TextBlock', text: 'Request access', weight: 'Bolder', size: 'Medium', wrap: true },

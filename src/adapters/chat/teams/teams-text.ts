@@ -56,6 +56,15 @@ export function plainText(text: string, max: number): string {
   return cleaned.length > max ? `${cutBefore(cleaned, max - 1)}…` : cleaned;
 }
 
+/**
+ * What someone typed, put back into an input for them to correct (never evaluated or parsed):
+ * control characters dropped, line breaks kept, cut to the input's maximum length.
+ */
+export function inputValue(text: string, max: number): string {
+  const cleaned = text.replace(/\r\n?/g, '\n').replace(CONTROL, '');
+  return cleaned.length > max ? cutBefore(cleaned, max) : cleaned;
+}
+
 /** One TextRun of text the bot did not write (or wrote without style). */
 export function run(text: string, style: Omit<TextRun, 'type' | 'text'> = {}): TextRun {
   return { type: 'TextRun', text: cardText(text), ...style };
