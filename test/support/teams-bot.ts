@@ -6,7 +6,7 @@ import { loadConfig } from '../../src/config/env';
 import type { RequestId } from '../../src/domain/request-id';
 import { startService, type RunningService } from '../../src/service/start-service';
 import { cardIn, FakeTeams, textOf, type FakeTeamsUser, type TeamsCall, type TokenOptions } from '../fakes/fake-teams';
-import { ManualClock } from './app-harness';
+import { ManualClock, queryRows } from './app-harness';
 import { repoRoot } from './processes';
 import { createPostgresDatabase } from './test-database';
 
@@ -211,8 +211,14 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
         membersAdded: [{ id: botId }],
       };
       const { status } = await post(activity);
-      // NB: the channels are recorded before the answer; the roster is read after it.
+      // NB: the channels are recorded before the answer; the roster is read after it, and waited for here.
       if (status !== 200) throw new Error(`installing the bot in the team answered ${status}`);
+      for (let i = 0; i < 100; i++) {
+        const [row] = await queryRows<{ people: number }>(service.app.database, 'SELECT count(*)::int AS people FROM teams_people');
+        if ((row?.people ?? 0) >= Object.keys(teamsPeople).length) return;
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      throw new Error('the bot did not record the team roster');
     },
     stop: async () => {
       try {
