@@ -84,6 +84,8 @@ export interface TeamsBotOptions {
   /** Skip installing the bot in the team. */
   readonly noInstall?: boolean;
   readonly clock?: ManualClock;
+  /** Another bot's fake Teams (a second replica of the same bot); left open on stop. */
+  readonly teams?: FakeTeams;
 }
 
 /**
@@ -93,9 +95,10 @@ export interface TeamsBotOptions {
  * token signed by the fake's key, which the bot fetches from MICROSOFT_AUTHORITY.
  */
 export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBot> {
-  const teams = await FakeTeams.start();
+  const teams = opts.teams ?? (await FakeTeams.start());
   for (const person of Object.values(teamsPeople)) teams.addUser(person);
   teams.addTeam(TEAM_ID, [APPROVALS, SECURITY], Object.values(teamsPeople).map((p) => p.id));
+  const closeTeams = opts.teams ? async () => undefined : () => teams.close();
   const database = opts.databaseUrl ? { url: opts.databaseUrl, close: async () => undefined } : await createPostgresDatabase({ migrate: false });
   const clock = opts.clock ?? new ManualClock(new Date(Date.now()));
   const policyDir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-teams-policy-'));
@@ -120,11 +123,12 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
   try {
     service = await startService(loaded.config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { env, clock, ...(env.TEAMS_ANONYMOUS === 'true' ? {} : { teamsTokens: teams.tokenSource() }) });
   } catch (error) {
-    await teams.close();
+    await closeTeams();
     await database.close();
     throw error;
   }
   const url = `http://127.0.0.1:${service.port}/api/messages`;
+  const anonymous = env.TEAMS_ANONYMOUS === 'true';
   const botId = BOT_ID(teams.appId);
   const base = (user: FakeTeamsUser, conversation: Record<string, unknown>, channelData: Record<string, unknown>) => ({
     id: `activity-${activities++}`,
@@ -142,7 +146,8 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
       : { conversation: { id: teams.personalChatOf(user.id), conversationType: 'personal', tenantId }, channelData: { tenant: { id: tenantId } } };
 
   const post: TeamsBot['post'] = async (activity, postOpts = {}) => {
-    const token = postOpts.token === undefined ? teams.token(postOpts.tokenOptions) : postOpts.token;
+    // NB: in anonymous mode activities come without a token, as the Agents Playground sends them.
+    const token = postOpts.token === undefined ? (anonymous && !postOpts.tokenOptions ? null : teams.token(postOpts.tokenOptions)) : postOpts.token;
     const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body: JSON.stringify(activity) });
     const text = await res.text();
     let body: unknown = text;
@@ -224,7 +229,7 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
       try {
         await service.close();
       } finally {
-        await teams.close();
+        await closeTeams();
         await database.close();
         rmSync(policyDir, { recursive: true, force: true });
       }
