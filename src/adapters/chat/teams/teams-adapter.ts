@@ -26,7 +26,7 @@ import { authConfiguration, TeamsCloudAdapter } from './teams-auth';
 import { approvalCardView, formFields, personMessageCard, replyCard, requestFormCard, securityLineCard, textCard, verbs, type AdaptiveCard, type FormField, type FormValues } from './teams-cards';
 import { TeamsApiError, TeamsConnector, type BotTokenSource, type OutgoingActivity } from './teams-connector';
 import type { TeamsDirectoryStore, TeamsPerson } from './teams-directory';
-import { admitTeamsMember, commandText, isOurTenant } from './teams-identity';
+import { admitTeamsMember, commandText, isOurTenant, rosterPerson, type TeamsMember } from './teams-identity';
 import { plainText } from './teams-text';
 
 /** The path Teams (the Azure Bot's messaging endpoint) posts activities to. */
@@ -440,9 +440,9 @@ export class TeamsAdapter implements ChatPlatform {
   }
 
   /** A roster entry as a person to write to; only people of our tenants with an Entra account and an e-mail. */
-  private personOf(member: { id: string; aadObjectId?: string; email?: string; tenantId?: string }, serviceUrl: string): TeamsPerson[] {
-    const who = admitTeamsMember(member, { id: member.id }, this.settings.tenants, new Set(member.email ? [member.email.toLowerCase() as Email] : []));
-    return who.ok ? [{ aadObjectId: who.aadObjectId, userId: who.userId, tenantId: who.tenantId, email: who.email, serviceUrl }] : [];
+  private personOf(member: TeamsMember, serviceUrl: string): TeamsPerson[] {
+    const person = rosterPerson(member, this.settings.tenants);
+    return person ? [{ ...person, serviceUrl }] : [];
   }
 
   // Answers.

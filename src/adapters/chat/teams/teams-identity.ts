@@ -76,6 +76,19 @@ export function admitTeamsMember(
   return { ok: true, email, aadObjectId, userId: member.id, tenantId };
 }
 
+/**
+ * Someone a team roster lists, as a person the bot may write to later (a notice by e-mail): an
+ * account of an allowed tenant with an Entra object id and an e-mail, not a bot or an anonymous
+ * participant. Guests are kept too (they are refused at every decision unless the policy lists
+ * them, and notices only go to people who made a request).
+ */
+export function rosterPerson(member: TeamsMember, allowed: readonly string[]): { email: Email; aadObjectId: string; userId: string; tenantId: string } | undefined {
+  const email = member.email ? parseEmail(member.email) : undefined;
+  if (!email) return undefined;
+  const who = admitTeamsMember(member, { id: member.id }, allowed, new Set([email]));
+  return who.ok ? { email: who.email, aadObjectId: who.aadObjectId, userId: who.userId, tenantId: who.tenantId } : undefined;
+}
+
 /** A mention in an activity's `entities` (`type: 'mention'`). */
 export interface MentionEntity {
   readonly type?: string;
