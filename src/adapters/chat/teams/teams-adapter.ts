@@ -404,6 +404,7 @@ export class TeamsAdapter implements ChatPlatform {
    * removed account or a changed e-mail counts as it is now), and admitted by `admitTeamsMember`.
    */
   private async actor(activity: ActivityView): Promise<{ ok: true; actor: ChatActor } | { ok: false; text: RichText; message: string }> {
+    if (!activity.from.id) return { ok: false, text: say`Teams did not say who sent this; nothing was done.`, message: 'Teams did not say who sent this; nothing was done.' };
     const where = activity.channelData.teamId ?? activity.conversation.id;
     const member = await this.connector.member(activity.serviceUrl, where, activity.from.id);
     const who = admitTeamsMember(member, activity.from, this.settings.tenants, this.ctx.policy.current().policy.guests);

@@ -25,7 +25,8 @@ const MAX_INLINE_WAIT_MS = 30_000;
 
 /**
  * A Bot Connector call that failed for good: after its retries, or at once when retrying cannot
- * help. `status` 0: no HTTP answer (network, token). `code` is Teams' own (`MessageWritesBlocked`, …).
+ * help. `status` 0: no HTTP answer (network, token); -1: the call was not made (bad arguments).
+ * `code` is Teams' own (`MessageWritesBlocked`, …).
  */
 export class TeamsApiError extends Error {
   override readonly name = 'TeamsApiError';
@@ -146,9 +147,14 @@ function describe(error: unknown): { status: number; code: string | undefined; t
     const message = typeof data?.error?.message === 'string' ? data.error.message : undefined;
     return { status: error.status, code, text: `HTTP ${error.status}${code ? ` ${code}` : ''}${message ? `: ${message}` : ''}`, retryAfterMs: retryAfter(error.response.headers.get('retry-after')) };
   }
-  // NB: no HTTP answer at all (refused connection, reset, DNS): worth another try.
   const cause = (error as { cause?: { code?: unknown } }).cause?.code;
-  return { status: 0, code: undefined, text: `no answer (${typeof cause === 'string' ? cause : error instanceof Error ? error.message : String(error)})`, retryAfterMs: undefined };
+  const text = typeof cause === 'string' ? cause : error instanceof Error ? error.message : String(error);
+  // NB: no HTTP answer at all (refused connection, reset, DNS, time-out) is worth another try; an
+  // error the SDK raised before sending (a missing id) is not: status -1 is never retried.
+  // NB: by name, not instanceof: fetch's errors may come from another realm (a test VM context).
+  const name = (error as { name?: unknown }).name;
+  const network = (name === 'TypeError' && (error as { message?: unknown }).message === 'fetch failed') || name === 'TimeoutError' || name === 'AbortError';
+  return { status: network ? 0 : -1, code: undefined, text: network ? `no answer (${text})` : text, retryAfterMs: undefined };
 }
 
 /** `Retry-After` in seconds or as an HTTP date, in milliseconds from now. */

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import pino from 'pino';
 import { ConversationPacer } from '../../../../src/adapters/chat/teams/conversation-pacer';
 import { CONNECTOR_MAX_ATTEMPTS, retryAfter, TeamsApiError, TeamsConnector } from '../../../../src/adapters/chat/teams/teams-connector';
@@ -76,6 +77,22 @@ describe('TeamsConnector', () => {
     teams.addTeam('19:team@thread.tacv2', ['19:a@thread.tacv2', '19:b@thread.tacv2'], ['29:dave', '29:blocked', '29:dave']);
     expect(await connector.teamChannels(teams.serviceUrl, '19:team@thread.tacv2')).toEqual(['19:team@thread.tacv2', '19:a@thread.tacv2', '19:b@thread.tacv2']);
     expect((await connector.teamMembers(teams.serviceUrl, '19:team@thread.tacv2')).map((m) => m.id)).toEqual(['29:dave', '29:blocked', '29:dave']);
+  });
+
+  it('retries when the Bot Connector does not answer at all, and says so', async () => {
+    const closed = await new Promise<number>((resolve) => {
+      const server = net.createServer().listen(0, '127.0.0.1', () => {
+        const { port } = server.address() as net.AddressInfo;
+        server.close(() => resolve(port));
+      });
+    });
+    await expect(connector.send(`http://127.0.0.1:${closed}/teams/`, CHANNEL, { type: 'message' })).rejects.toMatchObject({ status: 0, message: expect.stringMatching(/no answer \(ECONNREFUSED\).*after 5 tries/) });
+    expect(waits).toHaveLength(CONNECTOR_MAX_ATTEMPTS - 1);
+  });
+
+  it('does not retry a call the SDK refuses before sending it', async () => {
+    await expect(connector.member(teams.serviceUrl, CHANNEL, '')).rejects.toMatchObject({ status: -1 });
+    expect(waits).toEqual([]);
   });
 
   it('says when the bot cannot get its own token', async () => {
