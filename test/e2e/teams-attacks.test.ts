@@ -1,8 +1,10 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
+import pino from 'pino';
 import { email } from '../../src/domain/email';
 import type { RequestId } from '../../src/domain/request-id';
 import type { FakeTeamsUser } from '../fakes/fake-teams';
+import { logSink } from '../support/log-sink';
 import { repoRoot } from '../support/processes';
 import { APPROVALS, BOT_ID, cardText, startTeamsBot, TEAM_ID, teamsCardOf, teamsPeople, type TeamsBot } from '../support/teams-bot';
 
@@ -280,20 +282,31 @@ describe('Teams: guests the policy lists', () => {
 
 describe('Teams in anonymous mode (TEAMS_ANONYMOUS=true)', () => {
   let bot: TeamsBot;
+  const log = logSink();
+  const warnings = () => log.lines().filter((l) => l.level === 40 && String(l.msg).includes('TEAMS_ANONYMOUS=true'));
 
   beforeAll(async () => {
-    bot = await startTeamsBot({ env: { TEAMS_ANONYMOUS: 'true', MICROSOFT_APP_ID: '', MICROSOFT_APP_PASSWORD: '', MICROSOFT_APP_TENANT_ID: '', MICROSOFT_APP_TYPE: '', MICROSOFT_AUTHORITY: '' }, noInstall: true });
+    bot = await startTeamsBot({
+      env: { TEAMS_ANONYMOUS: 'true', MICROSOFT_APP_ID: '', MICROSOFT_APP_PASSWORD: '', MICROSOFT_APP_TENANT_ID: '', MICROSOFT_APP_TYPE: '', MICROSOFT_AUTHORITY: '' },
+      noInstall: true,
+      logger: pino({ level: 'warn' }, log.stream),
+    });
     bot.teams.acceptAnonymous = true;
   });
   afterAll(async () => {
     await bot?.stop();
   });
 
-  it('takes requests without a token and answers without one, for trying the bot locally', async () => {
+  it('says loudly at start that no token is checked', () => {
+    expect(warnings().map((l) => l.msg)).toEqual([expect.stringContaining('takes requests WITHOUT checking any token')]);
+  });
+
+  it('takes requests without a token and answers without one, for trying the bot locally, warning each time', async () => {
     const { status, reply, call } = await bot.command(teamsPeople.dave, 'roles');
     expect(status).toBe(200);
     expect(reply).toContain('sandbox-admin');
     expect(call?.token).toBeUndefined();
+    expect(warnings().filter((l) => String(l.msg).includes('took a Teams request without checking any token'))).toHaveLength(1);
   });
 
   it('refuses a request that shows a token: there is none it could check', async () => {

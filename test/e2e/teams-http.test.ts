@@ -79,6 +79,11 @@ describe('Teams over HTTP', () => {
       expect(mine.filter((r) => r.reason === 'forged request for access')).toEqual([]);
     });
 
+    it('refuses a body over the server’s limit (413) before checking anything', async () => {
+      const res = await fetch(bot.url, { method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${bot.teams.token()}` }, body: JSON.stringify({ type: 'message', text: 'x'.repeat(600 * 1024) }) });
+      expect(res.status).toBe(413);
+    });
+
     it('answers only POST, and refuses a body that is not an activity', async () => {
       expect((await fetch(bot.url)).status).toBe(405);
       expect((await fetch(bot.url, { method: 'POST', headers: { authorization: `Bearer ${bot.teams.token()}` }, body: 'not json' })).status).toBe(400);

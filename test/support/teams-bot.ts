@@ -1,7 +1,7 @@
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { loadConfig } from '../../src/config/env';
 import type { RequestId } from '../../src/domain/request-id';
 import { startService, type RunningService } from '../../src/service/start-service';
@@ -86,6 +86,8 @@ export interface TeamsBotOptions {
   readonly clock?: ManualClock;
   /** Another bot's fake Teams (a second replica of the same bot); left open on stop. */
   readonly teams?: FakeTeams;
+  /** Where the service logs (default: silent, or TEST_LOG_LEVEL). */
+  readonly logger?: Logger;
 }
 
 /**
@@ -121,7 +123,7 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
   if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
   let service: RunningService;
   try {
-    service = await startService(loaded.config, pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { env, clock, ...(env.TEAMS_ANONYMOUS === 'true' ? {} : { teamsTokens: teams.tokenSource() }) });
+    service = await startService(loaded.config, opts.logger ?? pino({ level: process.env.TEST_LOG_LEVEL ?? 'silent' }), { env, clock, ...(env.TEAMS_ANONYMOUS === 'true' ? {} : { teamsTokens: teams.tokenSource() }) });
   } catch (error) {
     await closeTeams();
     await database.close();
