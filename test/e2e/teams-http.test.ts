@@ -298,6 +298,36 @@ describe('Teams over HTTP', () => {
       expect(valueText(giveBack.body)).toContain(`Access of request ${id} (prod-readonly) is revoked.`);
     });
 
+    it('records the 1:1 chat of someone who installs the bot for themselves, and writes there without opening another', async () => {
+      // Given grace, who installs prod-access for herself (the bot gets her 1:1 chat)
+      const grace = { id: '29:grace', aadObjectId: '6a000000-0000-4000-8000-00000000a2ce', email: 'grace@example.com' };
+      bot.teams.addUser(grace);
+      const chat = bot.teams.personalChatOf(grace.id);
+      const installed = await bot.post({
+        type: 'conversationUpdate',
+        id: 'grace-installs',
+        channelId: 'msteams',
+        serviceUrl: bot.teams.serviceUrl,
+        from: { id: grace.id, aadObjectId: grace.aadObjectId },
+        recipient: { id: `28:${bot.teams.appId}` },
+        conversation: { id: chat, conversationType: 'personal', tenantId: bot.teams.tenantId },
+        channelData: { tenant: { id: bot.teams.tenantId } },
+        membersAdded: [{ id: `28:${bot.teams.appId}` }],
+      });
+      expect(installed.status).toBe(200);
+
+      // When she asks from a channel and is granted
+      const before = bot.teams.calls.length;
+      const { reply } = await bot.command(grace, 'prod-readonly 1h OPS-6 grace checks the queue', { in: TEAM_ID });
+      const id = requestIdIn(reply);
+      await cardOf(id);
+      await bot.click(teamsPeople.alice, 'approve', { requestId: id });
+      await bot.teams.waitFor('send', (c) => c.conversationId === chat && cardText(c).includes('was granted prod-readonly'));
+
+      // Then the notice went to the 1:1 chat the bot recorded: it opened none for the notice
+      expect(bot.teams.calls.slice(before).filter((c) => c.kind === 'createConversation' && c.userId === grace.id).length).toBeLessThanOrEqual(1);
+    });
+
     it('skips, and logs, a requester Teams will not let the bot write to, and still tells everyone else', async () => {
       // Given frank, an engineer who blocked the bot
       const frank = { id: '29:frank', aadObjectId: 'f0000000-0000-4000-8000-00000000f4a2', email: 'frank@example.com', blocked: true };
