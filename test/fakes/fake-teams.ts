@@ -153,8 +153,11 @@ export class FakeTeams {
     return this.calls.filter((c) => c.kind === kind);
   }
 
-  /** Waits until a call matches, up to `timeoutMs`. */
-  async waitFor(kind: TeamsCall['kind'], match: (call: TeamsCall) => boolean = () => true, timeoutMs = 10_000): Promise<TeamsCall> {
+  /**
+   * Waits until a successful call matches, up to `timeoutMs`. NB: the default covers a message that
+   * waits its turn under Teams' 60 per 30 s in a busy channel (the bot paces itself, as it must).
+   */
+  async waitFor(kind: TeamsCall['kind'], match: (call: TeamsCall) => boolean = () => true, timeoutMs = 45_000): Promise<TeamsCall> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = this.calls.find((c) => c.kind === kind && c.status < 300 && match(c));

@@ -61,7 +61,8 @@ let activities = 1;
 
 /** Where the bot posted the Teams approval card of request `id` (it is posted just after the request opens). */
 export async function teamsCardOf(service: RunningService, id: string): Promise<{ channel: string; messageId: string }> {
-  for (let i = 0; i < 100; i++) {
+  // NB: up to 45 s, like FakeTeams.waitFor: a card may wait its turn under Teams' limits.
+  for (let i = 0; i < 450; i++) {
     const card = await service.app.ctx.store.chatCard('teams', id as RequestId);
     if (card) return card;
     await new Promise((resolve) => setTimeout(resolve, 100));

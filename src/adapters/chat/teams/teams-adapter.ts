@@ -200,7 +200,6 @@ export class TeamsAdapter implements ChatPlatform {
 
   private async turn(context: TurnContext): Promise<void> {
     const activity = viewOf(context.activity);
-    if (activity.recipient.id) this.botId = activity.recipient.id;
     const tenants = { tenantIds: [activity.conversation.tenantId, activity.channelData.tenantId] };
     if (!isOurTenant(this.settings.tenants, tenants)) {
       // NB: before any look-up or record: a tenant that is not ours learns nothing and changes nothing.
@@ -210,6 +209,8 @@ export class TeamsAdapter implements ChatPlatform {
       if (activity.type === 'invoke') await answerInvoke(context, message(text));
       return;
     }
+    // NB: the bot's id as Teams addresses it (anonymous mode learns it so; with an app id it is `28:<app id>`).
+    if (this.settings.anonymous && activity.recipient.id) this.botId = activity.recipient.id;
     switch (activity.type) {
       case 'message':
         // NB: Teams is answered at once; the work goes on after, and its result arrives as a message.
