@@ -9,8 +9,10 @@ export interface TeamsCall {
   readonly method: string;
   /** The conversation the call names (`19:…`, `a:…`), as sent. */
   readonly conversationId?: string;
-  /** `update`: the activity replaced; `reply`: the one replied to. */
+  /** `send`, `reply`: the new activity's id; `update`: the activity replaced. */
   readonly activityId?: string;
+  /** `reply`: the activity answered. */
+  readonly replyToId?: string;
   /** The JSON body, when there is one. */
   readonly body?: Record<string, unknown>;
   readonly userId?: string;
@@ -297,8 +299,7 @@ export class FakeTeams {
     if ((m = /^conversations\/([^/]+)\/activities$/.exec(route)) && req.method === 'POST') {
       const conversationId = m[1] ?? '';
       if (failed('send', { conversationId, ...(body ? { body } : {}) }) || throttled('send', conversationId)) return;
-      const blocked = [...this.users.values()].find((u) => u.blocked && this.personalChatOf(u.id) === conversationId);
-      if (blocked) {
+      if (this.blockedChat(conversationId)) {
         call({ kind: 'send', conversationId, ...(body ? { body } : {}) }, 403);
         return answer(403, { error: { code: 'MessageWritesBlocked', message: 'Thread is blocked for writes' } });
       }
@@ -306,13 +307,24 @@ export class FakeTeams {
       call({ kind: 'send', conversationId, activityId: id, ...(body ? { body } : {}) }, 201);
       return answer(201, { id });
     }
-    if ((m = /^conversations\/([^/]+)\/activities\/([^/]+)$/.exec(route)) && (req.method === 'POST' || req.method === 'PUT')) {
+    if ((m = /^conversations\/([^/]+)\/activities\/([^/]+)$/.exec(route)) && req.method === 'PUT') {
       const conversationId = m[1] ?? '';
       const activityId = m[2] ?? '';
-      const kind = req.method === 'PUT' ? 'update' : 'reply';
-      if (failed(kind, { conversationId, activityId, ...(body ? { body } : {}) }) || throttled(kind, conversationId)) return;
-      call({ kind, conversationId, activityId, ...(body ? { body } : {}) }, 200);
-      return answer(200, { id: kind === 'update' ? activityId : `act-${this.nextActivity++}` });
+      if (failed('update', { conversationId, activityId, ...(body ? { body } : {}) }) || throttled('update', conversationId)) return;
+      call({ kind: 'update', conversationId, activityId, ...(body ? { body } : {}) }, 200);
+      return answer(200, { id: activityId });
+    }
+    if ((m = /^conversations\/([^/]+)\/activities\/([^/]+)$/.exec(route)) && req.method === 'POST') {
+      const conversationId = m[1] ?? '';
+      const replyToId = m[2] ?? '';
+      if (failed('reply', { conversationId, replyToId, ...(body ? { body } : {}) }) || throttled('reply', conversationId)) return;
+      if (this.blockedChat(conversationId)) {
+        call({ kind: 'reply', conversationId, replyToId, ...(body ? { body } : {}) }, 403);
+        return answer(403, { error: { code: 'MessageWritesBlocked', message: 'Thread is blocked for writes' } });
+      }
+      const id = `act-${this.nextActivity++}`;
+      call({ kind: 'reply', conversationId, activityId: id, replyToId, ...(body ? { body } : {}) }, 201);
+      return answer(201, { id });
     }
     if ((m = /^conversations\/([^/]+)\/members\/([^/]+)$/.exec(route)) && req.method === 'GET') {
       const conversationId = m[1] ?? '';
@@ -342,6 +354,11 @@ export class FakeTeams {
       return answer(200, { conversations: team.channels.map((id) => ({ id, name: id === teamId ? 'General' : id })) });
     }
     return answer(404, { error: { code: 'NotFound', message: `${req.method} ${route}` } });
+  }
+
+  /** The 1:1 chat of someone who blocked the bot: Teams refuses the bot's writes there. */
+  private blockedChat(conversationId: string): boolean {
+    return [...this.users.values()].some((u) => u.blocked && this.personalChatOf(u.id) === conversationId);
   }
 
   private memberOf(user: FakeTeamsUser): Record<string, unknown> {

@@ -183,7 +183,12 @@ export async function startTeamsBot(opts: TeamsBotOptions = {}): Promise<TeamsBo
       const { status } = await post(activity);
       if (status !== 200 || commandOpts.waitForReply === false) return { status, reply: '' };
       const chat = teams.personalChatOf(user.id);
-      const call = await teams.waitFor('send', (c) => teams.calls.indexOf(c) >= before && c.conversationId === chat).catch(() => undefined);
+      // NB: in the 1:1 chat the bot answers the message itself (a reply to its id), which tells the
+      // answer from notices arriving meanwhile; from a channel it writes a new message in the 1:1 chat.
+      const call = await (commandOpts.in
+        ? teams.waitFor('send', (c) => teams.calls.indexOf(c) >= before && c.conversationId === chat)
+        : teams.waitFor('reply', (c) => c.conversationId === chat && c.replyToId === activity.id)
+      ).catch(() => undefined);
       return { status, reply: call ? cardText(call) : '', ...(call ? { call } : {}) };
     },
     click: async (user, verb, data, clickOpts = {}) => {

@@ -460,7 +460,7 @@ export class TeamsAdapter implements ChatPlatform {
 
   private async tellCard(activity: ActivityView, content: AdaptiveCard): Promise<void> {
     if (activity.conversation.conversationType === 'personal') {
-      await this.connector.send(activity.serviceUrl, activity.conversation.id, cardActivity(content));
+      await this.connector.reply(activity.serviceUrl, activity.conversation.id, activity.id, cardActivity(content));
       return;
     }
     const tenantId = (activity.channelData.tenantId ?? activity.conversation.tenantId ?? '').toLowerCase();

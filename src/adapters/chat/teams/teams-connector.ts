@@ -60,6 +60,12 @@ export class TeamsConnector {
     return sent.id ?? '';
   }
 
+  /** Answers an activity in its own conversation (threaded under it where Teams threads); returns the answer's id. */
+  async reply(serviceUrl: string, conversationId: string, replyToId: string, activity: OutgoingActivity): Promise<string> {
+    const sent = await this.call(`reply in ${conversationId}`, paceKey(conversationId), serviceUrl, (client) => client.replyToActivity(conversationId, replyToId, { ...activity, replyToId } as unknown as SdkActivity));
+    return sent.id ?? '';
+  }
+
   /** Replaces an activity the bot sent (a card) for everyone in the conversation. */
   async update(serviceUrl: string, conversationId: string, activityId: string, activity: OutgoingActivity): Promise<void> {
     await this.call(`update ${activityId} in ${conversationId}`, paceKey(conversationId), serviceUrl, (client) => client.updateActivity(conversationId, activityId, { ...activity, id: activityId } as unknown as SdkActivity));
