@@ -12,7 +12,7 @@ import { openApp, type OpenedApp } from './open-app';
 import { LogNotifier } from '../adapters/notify/log/log-notifier';
 import { enforcePolicy } from '../app/enforce-policy';
 import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
-import { TEAMS_MESSAGES_PATH, TeamsAdapter } from '../adapters/chat/teams/teams-adapter';
+import type { TeamsAdapter } from '../adapters/chat/teams/teams-adapter';
 import type { BotTokenSource } from '../adapters/chat/teams/teams-connector';
 import { DrizzleTeamsDirectory } from '../adapters/store/drizzle-teams-directory';
 import { ChatNotifier } from '../app/chat/chat-notifier';
@@ -96,9 +96,15 @@ export async function startService(config: Config, logger: Logger, options: Star
           throw new StartupError(`Slack: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         })
       : undefined;
-    const teams = config.teams
-      ? TeamsAdapter.create(app.ctx, config.teams, new DrizzleTeamsDirectory(app.database.db), logger, { onChange: () => notify() }, options.teamsTokens ? { tokens: options.teamsTokens } : {})
-      : undefined;
+    // NB: agents-hosting (MSAL, JWT and key libraries) is loaded only when Teams is configured, as
+    // the cloud SDKs are: a bot without Teams starts without it.
+    let teams: TeamsAdapter | undefined;
+    let teamsPath = '';
+    if (config.teams) {
+      const { TEAMS_MESSAGES_PATH, TeamsAdapter: Adapter } = await import('../adapters/chat/teams/teams-adapter');
+      teamsPath = TEAMS_MESSAGES_PATH;
+      teams = Adapter.create(app.ctx, config.teams, new DrizzleTeamsDirectory(app.database.db), logger, { onChange: () => notify() }, options.teamsTokens ? { tokens: options.teamsTokens } : {});
+    }
     // NB: the log notifier runs with or without chat, so alerts reach the log (and any log pipeline)
     // even when a platform is down or the policy names no security channel. Each platform has its
     // own notifier (and delivery position): an outage of one holds up nothing on the other.
@@ -118,7 +124,7 @@ export async function startService(config: Config, logger: Logger, options: Star
 
     const http = new HttpServer(app.ctx, logger);
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
-    if (teams) http.mount(TEAMS_MESSAGES_PATH, teams.requestListener);
+    if (teams) http.mount(teamsPath, teams.requestListener);
     const port = await http.listen(config.port, config.host);
     closers.push(() => http.close());
     // NB: after the server has stopped taking requests (closers run in reverse), so no new work starts.
@@ -139,12 +145,12 @@ export async function startService(config: Config, logger: Logger, options: Star
       if (teams.anonymous) {
         logger.warn(
           { chatPlatform: 'teams', teamsAnonymous: true },
-          `TEAMS_ANONYMOUS=true: ${TEAMS_MESSAGES_PATH} takes requests WITHOUT checking any token, so anyone who can reach it can act as any Teams user. Only for trying the bot locally (Agents Playground); never expose this port`,
+          `TEAMS_ANONYMOUS=true: ${teamsPath} takes requests WITHOUT checking any token, so anyone who can reach it can act as any Teams user. Only for trying the bot locally (Agents Playground); never expose this port`,
         );
       }
       if (!channels.approvals.teams) logger.warn('the policy names no channels.approvals.teams: Teams approval cards are posted only for roles with their own channel');
       if (!channels.security.teams) logger.warn('the policy names no channels.security.teams: security summaries and alerts reach Teams nowhere');
-      logger.info({ chatPlatforms: ['teams'] }, `Teams: point the Azure Bot's messaging endpoint at https://<this host>${TEAMS_MESSAGES_PATH}, and add the prod-access app to the teams of the approvals and security channels`);
+      logger.info({ chatPlatforms: ['teams'] }, `Teams: point the Azure Bot's messaging endpoint at https://<this host>${teamsPath}, and add the prod-access app to the teams of the approvals and security channels`);
     }
     if (slack) {
       const { channels } = app.ctx.policy.current().policy;

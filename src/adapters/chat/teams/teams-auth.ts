@@ -57,7 +57,13 @@ export class TeamsCloudAdapter extends CloudAdapter {
     };
   }
 
+  /**
+   * The client the SDK puts on each turn. NB: prod-access never answers through it (every call goes
+   * through `TeamsConnector`, paced and retried, with a token per call), so the turn gets one without
+   * a token instead of asking Entra ID for one per incoming activity: an activity is then taken, and
+   * an invoke answered, even while the bot cannot get its own token (its messages are retried later).
+   */
   protected override async createConnectorClientWithIdentity(_identity: object, activity: { readonly serviceUrl?: string | undefined }, headers?: HeaderPropagationCollection): Promise<ConnectorClient> {
-    return ConnectorClient.createClientWithToken(activity.serviceUrl ?? '', await this.tokens.token(), headers);
+    return ConnectorClient.createClientWithToken(activity.serviceUrl ?? '', '', headers);
   }
 }
