@@ -88,6 +88,8 @@ describe('Teams over HTTP', () => {
 
     it('answers only POST, and refuses a body that is not an activity', async () => {
       expect((await fetch(bot.url)).status).toBe(405);
+      // NB: the token first: an unsigned body that is not even JSON is a 401, not a 400.
+      expect((await fetch(bot.url, { method: 'POST', body: 'not json' })).status).toBe(401);
       expect((await fetch(bot.url, { method: 'POST', headers: { authorization: `Bearer ${bot.teams.token()}` }, body: 'not json' })).status).toBe(400);
       expect((await bot.post({ type: 'message', serviceUrl: bot.teams.serviceUrl })).status).toBe(400);
     });

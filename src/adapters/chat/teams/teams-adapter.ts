@@ -155,18 +155,11 @@ export class TeamsAdapter implements ChatPlatform {
   private async handle(req: BufferedRequest, res: ServerResponse): Promise<void> {
     const web = new NodeWebResponse(res);
     if (req.method !== 'POST') return void web.status(405).send({ error: 'POST only' });
-    let body: unknown;
-    try {
-      body = JSON.parse(req.rawBody.toString('utf8'));
-    } catch {
-      return void web.status(400).send({ error: 'the body is not JSON' });
-    }
-    if (typeof body !== 'object' || body === null || Array.isArray(body)) return void web.status(400).send({ error: 'the body is not an activity' });
-    const request: SdkRequest = { method: 'POST', headers: req.headers, body: body as Record<string, unknown> };
+    const request: SdkRequest = { method: 'POST', headers: req.headers };
 
-    // NB: first of all, before the body is read as an activity: agents-hosting's own check of the
-    // token (RS256 signature against Microsoft's published keys, audience = our app id, issuer,
-    // expiry). It answers 401 itself; nothing else happens.
+    // NB: first of all, before the body is even parsed: agents-hosting's own check of the token
+    // (RS256 signature against Microsoft's published keys, audience = our app id, issuer, expiry).
+    // It answers 401 itself; nothing else happens.
     let authorized = false;
     await this.adapter.authorizeRequest(request, web, () => {
       authorized = true;
@@ -175,6 +168,14 @@ export class TeamsAdapter implements ChatPlatform {
       this.log.warn({ status: res.statusCode }, 'refused a Teams request whose token did not verify');
       return;
     }
+    let body: unknown;
+    try {
+      body = JSON.parse(req.rawBody.toString('utf8'));
+    } catch {
+      return void web.status(400).send({ error: 'the body is not JSON' });
+    }
+    if (typeof body !== 'object' || body === null || Array.isArray(body)) return void web.status(400).send({ error: 'the body is not an activity' });
+    request.body = body as Record<string, unknown>;
     if (this.settings.anonymous) {
       this.log.warn('TEAMS_ANONYMOUS=true: took a Teams request without checking any token. Only for trying the bot locally; never expose this endpoint');
     } else {
