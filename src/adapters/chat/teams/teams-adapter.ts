@@ -243,8 +243,9 @@ export class TeamsAdapter implements ChatPlatform {
         return this.tellCard(activity, requestFormCard(roles));
       }
       const reply = await runChatCommand(this.ctx, actor.actor, parsed.command);
-      await tell(reply);
+      // NB: notices first: the answer may wait its turn (Teams' limits), the approval card need not.
       if (reply.ok) this.hooks.onChange();
+      await tell(reply);
     });
   }
 
