@@ -101,7 +101,8 @@ export interface AccessStore {
    * Records that a chat delivery (`key`: a platform's own id for one command, click or form
    * submission) is being acted on at `at`. True the first time; false when the key was recorded
    * since `forgetBefore`, so a replay or redelivery does nothing twice, whichever replica gets it.
-   * Keys recorded before `forgetBefore` are deleted.
+   * Keys of the same platform (the part of `key` up to its first `:`) recorded before
+   * `forgetBefore` are deleted; each platform keeps its own window.
    */
   recordChatDelivery(key: string, at: Date, forgetBefore: Date): Promise<boolean>;
 

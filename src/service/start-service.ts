@@ -12,6 +12,9 @@ import { openApp, type OpenedApp } from './open-app';
 import { LogNotifier } from '../adapters/notify/log/log-notifier';
 import { enforcePolicy } from '../app/enforce-policy';
 import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
+import type { TeamsAdapter } from '../adapters/chat/teams/teams-adapter';
+import type { BotTokenSource } from '../adapters/chat/teams/teams-connector';
+import { DrizzleTeamsDirectory } from '../adapters/store/drizzle-teams-directory';
 import { ChatNotifier } from '../app/chat/chat-notifier';
 
 /** A start-up failure with a sentence for the operator (a refused token, a missing setting). */
@@ -38,6 +41,12 @@ export interface StartOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** Aborted (SIGTERM during start-up): the start stops after its current step and closes what it opened. */
   readonly abort?: AbortSignal;
+  /**
+   * The Teams bot's own token for its calls to the Bot Connector. Default: agents-hosting's MSAL
+   * provider with the MICROSOFT_APP_ credentials. NB: for tests only: MSAL talks to https
+   * authorities only, so tests get their token from a local issuer this way.
+   */
+  readonly teamsTokens?: BotTokenSource;
 }
 
 const origin: Origin = { via: 'service' };
@@ -87,9 +96,23 @@ export async function startService(config: Config, logger: Logger, options: Star
           throw new StartupError(`Slack: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
         })
       : undefined;
+    // NB: agents-hosting (MSAL, JWT and key libraries) is loaded only when Teams is configured, as
+    // the cloud SDKs are: a bot without Teams starts without it.
+    let teams: TeamsAdapter | undefined;
+    let teamsPath = '';
+    if (config.teams) {
+      const { TEAMS_MESSAGES_PATH, TeamsAdapter: Adapter } = await import('../adapters/chat/teams/teams-adapter');
+      teamsPath = TEAMS_MESSAGES_PATH;
+      teams = Adapter.create(app.ctx, config.teams, new DrizzleTeamsDirectory(app.database.db), logger, { onChange: () => notify() }, options.teamsTokens ? { tokens: options.teamsTokens } : {});
+    }
     // NB: the log notifier runs with or without chat, so alerts reach the log (and any log pipeline)
-    // even when a platform is down or the policy names no security channel.
-    const notifiers = [new LogNotifier(logger.child({ component: 'notices' })), ...(slack ? [new ChatNotifier(app.ctx, slack)] : [])];
+    // even when a platform is down or the policy names no security channel. Each platform has its
+    // own notifier (and delivery position): an outage of one holds up nothing on the other.
+    const notifiers = [
+      new LogNotifier(logger.child({ component: 'notices' })),
+      ...(slack ? [new ChatNotifier(app.ctx, slack)] : []),
+      ...(teams ? [new ChatNotifier(app.ctx, teams)] : []),
+    ];
     const started = new RevocationEngine(app.ctx, { notifiers });
     engine = started;
     stopIfAsked();
@@ -101,8 +124,11 @@ export async function startService(config: Config, logger: Logger, options: Star
 
     const http = new HttpServer(app.ctx, logger);
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
+    if (teams) http.mount(teamsPath, teams.requestListener);
     const port = await http.listen(config.port, config.host);
     closers.push(() => http.close());
+    // NB: after the server has stopped taking requests (closers run in reverse), so no new work starts.
+    if (teams) closers.splice(closers.length - 1, 0, () => teams.stop());
     stopIfAsked();
 
     if (app.database.dialect === 'pglite') {
@@ -114,6 +140,18 @@ export async function startService(config: Config, logger: Logger, options: Star
       { port, database: app.database.dialect === 'pglite' ? `embedded (${config.dataDir})` : 'postgresql', policy: config.policyFile, providers: app.knownProviders },
       `prod-access listening on ${config.host}:${port}`,
     );
+    if (teams) {
+      const { channels } = app.ctx.policy.current().policy;
+      if (teams.anonymous) {
+        logger.warn(
+          { chatPlatform: 'teams', teamsAnonymous: true },
+          `TEAMS_ANONYMOUS=true: ${teamsPath} takes requests WITHOUT checking any token, so anyone who can reach it can act as any Teams user. Only for trying the bot locally (Agents Playground); never expose this port`,
+        );
+      }
+      if (!channels.approvals.teams) logger.warn('the policy names no channels.approvals.teams: Teams approval cards are posted only for roles with their own channel');
+      if (!channels.security.teams) logger.warn('the policy names no channels.security.teams: security summaries and alerts reach Teams nowhere');
+      logger.info({ chatPlatforms: ['teams'] }, `Teams: point the Azure Bot's messaging endpoint at https://<this host>${teamsPath}, and add the prod-access app to the teams of the approvals and security channels`);
+    }
     if (slack) {
       const { channels } = app.ctx.policy.current().policy;
       if (!channels.approvals.slack) logger.warn('the policy names no channels.approvals.slack: approval cards are posted only for roles with their own channel; approvers still see requests in their App Home');
@@ -126,10 +164,10 @@ export async function startService(config: Config, logger: Logger, options: Star
         { chatPlatforms: ['slack'], slackMode: slack.mode },
         slack.mode === 'socket' ? 'Slack connected in Socket Mode' : `Slack in HTTP mode: point the app's request URLs at https://<this host>${SLACK_EVENTS_PATH}`,
       );
-    } else {
+    } else if (!teams) {
       logger.info(
         { chatPlatforms: [] },
-        'chat platforms configured: none. To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see README, "Slack"); ' +
+        'chat platforms configured: none. To connect Slack, set SLACK_BOT_TOKEN and SLACK_APP_TOKEN (see README, "Slack"); to connect Microsoft Teams, set MICROSOFT_APP_ID and its credential (see README, "Microsoft Teams"); ' +
           'meanwhile every request, approval and revocation works through the CLI: npm run cli -- --help. Notices and alerts go to the log.',
       );
     }

@@ -323,8 +323,10 @@ export class DrizzleAccessStore implements AccessStore {
   recordChatDelivery(key: string, at: Date, forgetBefore: Date): Promise<boolean> {
     return guard('recordChatDelivery', async () => {
       // NB: the old rows go first, in their own statement: a key seen before the window may be
-      // recorded again (the platform's signature check refuses payloads that old anyway).
-      await this.db.delete(chatDeliveries).where(lt(chatDeliveries.receivedAt, forgetBefore));
+      // recorded again (the platform's signature check refuses payloads that old anyway). Only
+      // rows of the key's own platform (`slack:…`, `teams:…`): each platform has its own window.
+      const platform = key.slice(0, key.indexOf(':') + 1);
+      await this.db.delete(chatDeliveries).where(and(lt(chatDeliveries.receivedAt, forgetBefore), sql`starts_with(${chatDeliveries.key}, ${platform})`));
       const inserted = await this.db.insert(chatDeliveries).values({ key, receivedAt: at }).onConflictDoNothing().returning({ key: chatDeliveries.key });
       return inserted.length === 1;
     });

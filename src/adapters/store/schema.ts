@@ -229,3 +229,41 @@ export const chatDeliveries = pgTable(
   },
   (t) => [index('chat_deliveries_received_at_idx').on(t.receivedAt)],
 );
+
+/**
+ * The Teams channels the bot may post to unprompted (approval cards, security lines): learnt when
+ * it is installed in a team (`conversationUpdate`), when channels are created, and from any
+ * message in a channel. Proactive messages go to the channel's `serviceUrl`, in its tenant.
+ */
+export const teamsChannels = pgTable(
+  'teams_channels',
+  {
+    /** `19:…@thread.tacv2` (a team's General channel has the team's own id). */
+    channelId: text('channel_id').primaryKey(),
+    teamId: text('team_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    serviceUrl: text('service_url').notNull(),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [index('teams_channels_team_id_idx').on(t.teamId)],
+);
+
+/**
+ * People the bot has seen in Teams, by Entra object id: their Teams user id (`29:…`), the e-mail
+ * the Teams member look-up gave for them, and their 1:1 chat with the bot once it exists. Learnt
+ * from the rosters of teams the bot is installed in and from every verified activity; how a
+ * notice reaches a person by e-mail.
+ */
+export const teamsPeople = pgTable(
+  'teams_people',
+  {
+    aadObjectId: text('aad_object_id').primaryKey(),
+    userId: text('user_id').notNull(),
+    tenantId: text('tenant_id').notNull(),
+    email: text('email').notNull(),
+    serviceUrl: text('service_url').notNull(),
+    personalConversationId: text('personal_conversation_id'),
+    updatedAt: instant('updated_at').notNull(),
+  },
+  (t) => [index('teams_people_email_idx').on(t.email)],
+);

@@ -581,6 +581,19 @@ describe.each(storeBackends)('DrizzleAccessStore on $name', ({ name, open }) => 
       expect(await store.recordChatDelivery('slack:T1:command:trigger-2', muchLater, window(muchLater))).toBe(true);
       expect(await store.recordChatDelivery('slack:T1:command:trigger-1', muchLater, window(muchLater))).toBe(true);
     });
+
+    it('keeps each platform’s keys for its own window', async () => {
+      // Given a Teams delivery remembered for an hour, and a Slack one for ten minutes
+      const at = new Date('2026-03-02T10:00:00Z');
+      expect(await store.recordChatDelivery('teams:activity:a-1', at, new Date(at.getTime() - 60 * 60_000))).toBe(true);
+
+      // When Slack records a delivery 20 minutes later, forgetting its own keys older than ten minutes
+      const later = new Date(at.getTime() + 20 * 60_000);
+      expect(await store.recordChatDelivery('slack:T1:command:trigger-9', later, new Date(later.getTime() - 10 * 60_000))).toBe(true);
+
+      // Then the Teams key is still remembered within its hour
+      expect(await store.recordChatDelivery('teams:activity:a-1', later, new Date(later.getTime() - 60 * 60_000))).toBe(false);
+    });
   });
 
   it('answers a ping', async () => {
