@@ -87,6 +87,8 @@ export function buildTeamsAppPackage(dir: string, appId: string | undefined): Pa
  * `appId`, when given, is what `id` and `bots[0].botId` must be.
  */
 export function checkTeamsManifest(text: string, appId: string | undefined): string[] {
+  // NB: JSON.parse and Teams' upload both trip over a byte-order mark, which some editors add.
+  if (text.startsWith('\uFEFF')) return ['manifest.json starts with a byte-order mark: save it as UTF-8 without BOM.'];
   const problems: string[] = [];
   const say = (field: string, message: string) => problems.push(`manifest.json: ${field}: ${message}`);
   const leftover = text.match(/\$\{\{[^}]*\}\}/g);
@@ -95,9 +97,9 @@ export function checkTeamsManifest(text: string, appId: string | undefined): str
   try {
     manifest = JSON.parse(text);
   } catch (error) {
-    return [`manifest.json is not valid JSON (${(error as Error).message}).`];
+    return [...problems, `manifest.json is not valid JSON (${(error as Error).message}).`];
   }
-  if (!isObject(manifest)) return ['manifest.json is not a JSON object.'];
+  if (!isObject(manifest)) return [...problems, 'manifest.json is not a JSON object.'];
 
   for (const key of Object.keys(manifest)) {
     if (TOP_LEVEL_FIELDS.has(key)) continue;

@@ -235,7 +235,7 @@ describe('the icon checks', () => {
   it('read PNGs as editors save them: every row filter, palettes, grey levels and tRNS', () => {
     // Given: files written by another encoder (Python's zlib, filter type = row number mod 5), with
     // the RGBA it meant.
-    const fixtures = {
+    const fixtures: Record<string, readonly [base64: string, rgba: string]> = {
       rgbWithTransparentColour: [
         'iVBORw0KGgoAAAANSUhEUgAAAAcAAAAGCAIAAACAbBMhAAAABnRSTlMACgAUAB7FNin/AAAAj0lEQVR4nAGEAHv/AKVNyhglMLsdbRMs3tYjey7ZHj9yHwHLGXFMKyO/BajHE/jDYv3AYDjevDcCI89IgjvIpuBdbbjqM2cLtjZGTyA3A52zRFhggFS1ZBHX+5ETthdM6JwN8QRCFFxwvJUkW5yGDF7LR+n9YSuDjtsAwnZNKlpNdncG+F2GkAJK1r2jQBvpb7Y5aNtqCXIAAAAASUVORK5CYII=',
         'a54dcaff182530ffbb1d6dff132cdeffd6237bff2ed91eff3f721fffcb1971ff174494ffd6493cff9d5c34ff60be31ff201e69fffedaa0ffeee8b9ff997f5cff7c2999ff0a141e0093253cffd654afff4dfad7ff1427a0ffaeb3feffe9232fff8af221ff1f9ee4ff91c5b1ff0becb5ff563bfcff1e6f93ff427ecbffc8fe29ff55e5cdff8e46dcff8ed4b7ffc2764dff2a5a4dff767706fff85d86ff90024affd6bda3ff401be9ff',
@@ -302,6 +302,10 @@ describe('the package checks', () => {
     expect(build.ok ? [] : build.problems).toEqual(
       expect.arrayContaining(['manifest.json: bots[0].scopes: "groupchat" is not one of personal, team, groupChat (scope names are case-sensitive).']),
     );
+  });
+
+  it('refuse a manifest saved with a byte-order mark, saying so', () => {
+    expect(checkTeamsManifest(`\uFEFF${template()}`, APP_ID)).toEqual(['manifest.json starts with a byte-order mark: save it as UTF-8 without BOM.']);
   });
 
   it('make the same archive from the same files', () => {
