@@ -94,7 +94,7 @@ const BARS = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'] as const;
 /** `▁▃█`: zero is the lowest bar; any grant at all shows at least the second, the busiest the highest. */
 export function sparkline(counts: readonly number[]): string {
   const max = Math.max(0, ...counts);
-  return counts.map((n) => (n <= 0 ? BARS[0] : BARS[1 + Math.round((n / max) * 6)])).join('');
+  return counts.map((n) => BARS[n <= 0 ? 0 : Math.min(7, Math.ceil((n / max) * 7))]).join('');
 }
 
 /** `45s`, `4m 10s`, `2h 5m`, `1d 3h`: two units at most, rounded down. */
@@ -194,10 +194,10 @@ function plural(n: number): string {
 
 function dateTime(timeZone: string): (at: Date) => string {
   const format = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
-  return (at) => format.format(at).replace(',', '');
+  return (at) => format.format(at).replace(/,/g, '');
 }
 
 function weekday(timeZone: string): (at: Date) => string {
   const format = new Intl.DateTimeFormat('en-GB', { timeZone, weekday: 'short', day: 'numeric', month: 'short' });
-  return (at) => format.format(at).replace(',', '');
+  return (at) => format.format(at).replace(/,/g, '');
 }
