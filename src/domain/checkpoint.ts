@@ -55,8 +55,9 @@ export function keyIdOf(publicKeyDer: Uint8Array): string {
   return hash('sha256', publicKeyDer, 'hex').slice(0, 16);
 }
 
-/** `seq:hash…` for people, e.g. in verify's messages. */
+/** `checkpoint #3 of period … (head 4711:9c1e4f…, key …)`, for people reading verify's messages. */
 export function describeCheckpoint(c: CheckpointFields & { readonly id?: number }): string {
-  const name = c.period === ON_DEMAND ? `on-demand checkpoint of ${c.signedAt.toISOString()}` : `checkpoint of period ${c.period}`;
-  return `${c.id === undefined ? '' : `#${c.id} `}${name} (head ${c.seq}:${c.hash.slice(0, 12)}…, key ${c.keyId})`.trim();
+  const which = c.id === undefined ? 'checkpoint' : `checkpoint #${c.id}`;
+  const when = c.period === ON_DEMAND ? `made on demand at ${c.signedAt.toISOString()}` : `of period ${c.period}`;
+  return `${which} ${when} (head ${c.seq}:${c.hash.slice(0, 12)}…, key ${c.keyId})`;
 }
