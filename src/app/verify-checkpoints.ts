@@ -10,12 +10,12 @@ const NAMED = 5;
 /**
  * `audit verify --checkpoints`: the whole chain from its first event (everything `audit verify`
  * checks), then every stored checkpoint against keys the auditor brings: its signature, and that
- * the event at its seq still has its hash. The database is trusted for nothing: a history rewritten
+ * the event at its seq still has its hash (and `head`, a head recorded elsewhere, as `audit verify --head`). The database is trusted for nothing: a history rewritten
  * with every hash recomputed verifies as a chain, but cannot carry a signed head that is no longer
  * in it, and a checkpoint row can be deleted but not forged or altered.
  */
-export async function verifyCheckpoints(store: AccessStore, keys: readonly CheckpointKey[]): Promise<VerifyReport> {
-  const chain = await verifyAuditLog(store);
+export async function verifyCheckpoints(store: AccessStore, keys: readonly CheckpointKey[], head?: { seq: number; hash: string }): Promise<VerifyReport> {
+  const chain = await verifyAuditLog(store, head);
   if (!chain.ok) return chain;
   const stored = await store.checkpoints();
   if (stored.length === 0) {
