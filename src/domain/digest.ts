@@ -123,6 +123,7 @@ export interface DigestTextOptions {
   readonly maxLength?: number;
 }
 
+// NB: 100 under Slack's 3,000 for what escaping adds (`&` in an address becomes `&amp;`).
 const DEFAULT_MAX_LENGTH = 2_900;
 const LIST_LENGTHS = [5, 3, 1, 0] as const;
 
