@@ -1,3 +1,4 @@
+import { checkpointText } from '../domain/checkpoint';
 import type { Notice } from '../ports/notifier';
 import { viaCliNote } from './origin';
 
@@ -76,6 +77,14 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       return line(str(d.message), { alert: true });
     case 'break_glass_reviewed':
       return line(`Break-glass ${id} (${role} for ${who}) reviewed by ${approvals.length > 0 ? approvedBy.slice('; approved by '.length) : event.actor}`);
+    case 'digest_published':
+      // NB: the text was written with the event, checkpoint included, so every notifier posts the same words.
+      return line(str(d.text));
+    case 'checkpoint_signed': {
+      const c = (d.checkpoint ?? {}) as Record<string, unknown>;
+      const signed = checkpointText({ period: str(c.period), seq: Number(c.seq), hash: str(c.hash), signedAt: new Date(str(c.signedAt)), keyId: str(c.keyId), signature: str(c.signature) });
+      return line(`Audit checkpoint signed on demand${actorVia} (check it with openssl alone: README, "Signed checkpoints"):\n${signed.trimEnd()}`);
+    }
     case 'approval_recorded':
     case 'revocation_started':
     case 'policy_activated':

@@ -1,4 +1,6 @@
 import pino from 'pino';
+import path from 'node:path';
+import { readSigningKeyFile } from '../adapters/crypto/signing-key-file';
 import { providerKinds } from '../adapters/iam/provider-kinds';
 import { processOperator } from '../adapters/os/cli-operator';
 import { assertPrivateDataDir } from '../adapters/store/private-data-dir';
@@ -57,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
     operator,
     knownProviders: KNOWN_PROVIDERS,
     ...(config.slack ? { checkSlack: slackChecker(config.slack) } : {}),
+    ...(config.auditSigningKeyFile ? { signer: signerFrom(config.auditSigningKeyFile) } : {}),
     app: async (options) => {
       if (opened) return opened;
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the
@@ -84,7 +87,7 @@ async function main(argv: string[]): Promise<number> {
   } catch (error) {
     if (error instanceof ServiceHoldsDatabase) {
       try {
-        return await runThroughService(error.service, argv, io);
+        return await runThroughService(error.service, withAbsolutePaths(argv), io);
       } catch (remoteError) {
         io.err(`prod-access: ${(remoteError as Error).message}\n`);
         return EXIT_FAILED;
@@ -97,6 +100,29 @@ async function main(argv: string[]): Promise<number> {
   } finally {
     await opened?.close();
   }
+}
+
+/** The signing key, read once, when a command first needs it. */
+function signerFrom(file: string): () => ReturnType<typeof readSigningKeyFile> {
+  let loading: ReturnType<typeof readSigningKeyFile> | undefined;
+  return () => (loading ??= readSigningKeyFile(file));
+}
+
+/** Options naming files the caller reads in a command that runs inside the service. */
+const CALLER_FILE_OPTIONS = ['--public-key'];
+
+/**
+ * NB: a command run inside the service reads files from the service's working directory; paths the
+ * caller gave relative to their own are made absolute first. Only the same OS user (or root) can reach
+ * the service (its token file is 0600), so the files are readable there too.
+ */
+function withAbsolutePaths(argv: readonly string[]): string[] {
+  return argv.map((arg, i) => {
+    const previous = argv[i - 1];
+    if (previous !== undefined && CALLER_FILE_OPTIONS.includes(previous)) return path.resolve(arg);
+    const option = CALLER_FILE_OPTIONS.find((name) => arg.startsWith(`${name}=`));
+    return option ? `${option}=${path.resolve(arg.slice(option.length + 1))}` : arg;
+  });
 }
 
 /** `doctor`'s Slack check, with the token and Web API URL the service would use. */

@@ -15,6 +15,13 @@ import { approvalText, cancelText, extensionOpenedText, openedText, revokeText }
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
 import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
+import { verifyCheckpoints } from '../app/verify-checkpoints';
+import { composeDigest, publishDigest } from '../app/publish-digest';
+import { signCheckpointNow } from '../app/sign-checkpoint';
+import { generateSigningKeyPair, readPublicKeyFile, SigningKeyError, writePrivateKeyFile } from '../adapters/crypto/signing-key-file';
+import { checkpointText } from '../domain/checkpoint';
+import { digestSchedule, lastFullPeriod, periodKey, type Period } from '../domain/digest-schedule';
+import type { CheckpointKey, CheckpointSigner } from '../ports/checkpoint-signer';
 import type { SetupFinding } from '../adapters/chat/slack/slack-doctor';
 import { refusalText } from '../domain/lifecycle/transition';
 import { parsePolicy, requestableRoles, type LoadedPolicy, type Policy } from '../domain/policy';
@@ -58,6 +65,12 @@ export interface CliEnv {
   readonly knownProviders: readonly string[];
   /** `doctor`: checks a policy against the Slack workspace the configured token reaches; absent when Slack is not configured. */
   readonly checkSlack?: (policy: Policy) => Promise<readonly SetupFinding[]>;
+  /**
+   * The key that signs checkpoints (`AUDIT_SIGNING_KEY_FILE`), loaded on first use: absent when none
+   * is configured; rejects with `SigningKeyError` when the file cannot be used. Through the running
+   * service, the service's own key.
+   */
+  readonly signer?: () => Promise<CheckpointSigner>;
 }
 
 class CliExit extends Error {
@@ -119,6 +132,10 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
     if (error instanceof StoreError || error instanceof ProviderError) {
       io.err(`${describeFailure(error)}\n`);
       return EXIT_FAILED;
+    }
+    if (error instanceof SigningKeyError) {
+      io.err(`${error.message}\n`);
+      return EXIT_REFUSED;
     }
     if (error instanceof Error && error.name === 'PolicyLoadError') {
       io.err(`${error.message}\n`);
@@ -220,10 +237,33 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .description('recompute the hash chain and name the first broken or missing link')
     .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain or the export').argParser(asHead))
     .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
-    .action(async (opts: { head?: { seq: number; hash: string }; file?: string }) => {
-      const report = opts.file ? await verifyFile(opts.file, opts.head) : await verifyAuditLog((await env.app()).ctx.store, opts.head);
+    .option('--checkpoints', 'also check every stored signed checkpoint: its signature, and that its head is still in the chain (needs --public-key)')
+    .option('--public-key <file>', 'a public key (PEM, from `keys generate`) to check checkpoints with; repeat it for checkpoints of an earlier key', (file: string, all: string[]) => [...all, file], [] as string[])
+    .action(async (opts: { head?: { seq: number; hash: string }; file?: string; checkpoints?: boolean; publicKey: string[] }) => {
+      if (opts.checkpoints && opts.file) throw new CliExit(EXIT_USAGE, '--checkpoints checks the checkpoints stored in the database; it cannot be used with --file (check a copied checkpoint with --head, or with openssl: README, "Signed checkpoints")');
+      if (opts.checkpoints && opts.publicKey.length === 0) throw new CliExit(EXIT_USAGE, '--checkpoints needs the public key to check them with: --public-key <file> (printed by `keys generate`)');
+      if (!opts.checkpoints && opts.publicKey.length > 0) throw new CliExit(EXIT_USAGE, '--public-key is for --checkpoints');
+      // NB: the keys are read before the database is opened: a wrong key file is said at once.
+      const keys: CheckpointKey[] = [];
+      for (const file of opts.publicKey) keys.push(await readPublicKeyFile(file));
+      const report = opts.file
+        ? await verifyFile(opts.file, opts.head)
+        : opts.checkpoints
+          ? await verifyCheckpoints((await env.app()).ctx.store, keys, opts.head)
+          : await verifyAuditLog((await env.app()).ctx.store, opts.head);
       if (!report.ok) throw new CliExit(EXIT_REFUSED, report.message);
       await io.out(`${report.message}\n`);
+    });
+  audit
+    .command('checkpoint')
+    .description('sign the chain\'s head now with AUDIT_SIGNING_KEY_FILE; stored, audited and posted to the security channel')
+    .action(async () => {
+      // NB: the app first: through the running service, the service's key signs.
+      const { ctx } = await env.app();
+      if (!env.signer) throw new CliExit(EXIT_REFUSED, 'no signing key: set AUDIT_SIGNING_KEY_FILE (make one with: prod-access keys generate --out <file>)');
+      const made = await signCheckpointNow(ctx, await env.signer(), origin);
+      await io.out(checkpointText(made.checkpoint));
+      io.err(`stored as checkpoint #${made.id} and audited as event ${made.eventSeq}; the security channel gets it from the audit log\n`);
     });
   audit
     .command('head')
@@ -242,6 +282,57 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
       const { ctx } = await env.app();
       const count = await exportAuditLog(ctx.store, opts, (line) => io.out(line));
       io.err(`exported ${count} event${count === 1 ? '' : 's'}\n`);
+    });
+
+  program
+    .command('keys')
+    .description('the key that signs audit checkpoints')
+    .command('generate')
+    .description('make an Ed25519 key: write the private key (mode 0600, never over an existing file) and print the public key and its key id')
+    .requiredOption('--out <file>', 'where to write the private key (then set AUDIT_SIGNING_KEY_FILE to it)')
+    .action(async (opts: { out: string }) => {
+      const pair = generateSigningKeyPair();
+      await writePrivateKeyFile(opts.out, pair.privatePem);
+      await io.out(`${pair.publicPem}key id: ${pair.keyId}\n`);
+      io.err(
+        `wrote the private key to ${opts.out} (mode 0600): set AUDIT_SIGNING_KEY_FILE to it for the service and the CLI, and keep a copy where the database's administrators cannot read it. ` +
+          'Give the public key above, with its key id, to your auditors: it is all they need to check checkpoints.\n',
+      );
+    });
+
+  program
+    .command('digest')
+    .description('the weekly digest of the last full period of the policy\'s schedule (or of --since/--until); with --post, post it to the security channel, once')
+    .option('--since <date>', 'start of the window (ISO 8601); with --until', asDate)
+    .option('--until <date>', 'end of the window, not included (ISO 8601); with --since', asDate)
+    .option('--post', 'post it to the security channel (once per period), signed with AUDIT_SIGNING_KEY_FILE')
+    .option('--unsigned', 'with --post and no AUDIT_SIGNING_KEY_FILE: post the head unsigned')
+    .option('--json', 'the figures as JSON instead of the text')
+    .action(async (opts: { since?: Date; until?: Date; post?: boolean; unsigned?: boolean; json?: boolean }) => {
+      if ((opts.since === undefined) !== (opts.until === undefined)) throw new CliExit(EXIT_USAGE, 'give both --since and --until, or neither for the last full period of the schedule');
+      if (opts.since && opts.until && opts.since >= opts.until) throw new CliExit(EXIT_USAGE, '--since must be before --until');
+      const { ctx } = await env.app();
+      const now = ctx.clock.now();
+      const { policy } = ctx.policy.current();
+      const period: Period | undefined = opts.since && opts.until ? { since: opts.since, until: opts.until } : lastFullPeriod(digestSchedule(policy.detection.digest.schedule, policy.timezone), now);
+      if (!period) throw new CliExit(EXIT_REFUSED, `the digest schedule ${JSON.stringify(policy.detection.digest.schedule)} has no full period in the last five years; give --since and --until`);
+      if (!opts.post) {
+        const { figures, text } = await composeDigest(ctx, period);
+        return void (await io.out(opts.json ? `${JSON.stringify(figures, null, 2)}\n` : `${text}\n`));
+      }
+      if (period.until > now) throw new CliExit(EXIT_REFUSED, `the period ${periodKey(period)} has not ended; it can be posted from ${period.until.toISOString()}`);
+      // NB: the app first: through the running service, the service's key signs.
+      const signer = env.signer ? await env.signer() : undefined;
+      if (!signer && !opts.unsigned) {
+        throw new CliExit(EXIT_REFUSED, 'no signing key: set AUDIT_SIGNING_KEY_FILE so the head is signed (each period is posted once, so it could not be signed later), or add --unsigned to post it without');
+      }
+      const outcome = await publishDigest(ctx, period, signer, origin);
+      if (!outcome.published) {
+        const when = outcome.already ? ` at ${outcome.already.postedAt.toISOString()}${outcome.already.late ? ' (late)' : ''}` : '';
+        return void (await io.out(`the digest of ${outcome.period} was posted already${when}; nothing was posted again\n`));
+      }
+      await io.out(opts.json ? `${JSON.stringify(outcome.figures, null, 2)}\n` : `${outcome.text}\n`);
+      io.err(`posted: recorded as a digest_published audit event${outcome.checkpoint ? ' with its signed checkpoint' : ', unsigned'}; the security channel gets it from the audit log\n`);
     });
 
   program

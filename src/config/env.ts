@@ -46,6 +46,8 @@ const envSchema = z.object({
   REVOCATION_ALERT_AFTER: z.coerce.number().int().min(1).max(100).default(3),
   /** Minutes before expiry that the expiring-soon notice is sent. */
   EXPIRY_NOTICE_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
+  /** The Ed25519 private key (PEM, owner-only) that signs audit checkpoints; checked when it is used. */
+  AUDIT_SIGNING_KEY_FILE: optionalText,
   SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), { message: 'must be a bot token (xoxb-…)' }),
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'must be an app-level token (xapp-…) with connections:write' }),
@@ -117,6 +119,8 @@ export interface Config {
   readonly logLevel: (typeof logLevels)[number];
   readonly policyPollMs: number;
   readonly work: { readonly grantMaxAttempts: number; readonly revocationAlertAfter: number; readonly expiryNoticeMinutes: number };
+  /** Set when AUDIT_SIGNING_KEY_FILE is: the key that signs checkpoints (absolute path). */
+  readonly auditSigningKeyFile?: string;
   /** Set when SLACK_BOT_TOKEN is. */
   readonly slack?: {
     readonly botToken: string;
@@ -181,6 +185,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
       host: e.HOST,
       logLevel: e.LOG_LEVEL,
       policyPollMs: e.POLICY_POLL_MS,
+      ...(e.AUDIT_SIGNING_KEY_FILE ? { auditSigningKeyFile: path.resolve(e.AUDIT_SIGNING_KEY_FILE) } : {}),
       ...(e.SLACK_BOT_TOKEN
         ? {
             slack: {

@@ -21,6 +21,10 @@ export const auditActions = [
   'alert_raised',
   'policy_activated',
   'policy_rejected',
+  /** The weekly digest, with its text and the signed checkpoint of the chain's head at the period's end. */
+  'digest_published',
+  /** A checkpoint signed on demand (`prod-access audit checkpoint`). */
+  'checkpoint_signed',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

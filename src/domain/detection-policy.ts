@@ -1,5 +1,6 @@
 import { validate } from 'node-cron';
 import { z } from 'zod';
+import { digestScheduleProblem } from './digest-schedule';
 import type { Minutes } from './duration';
 import { durationField } from './policy-fields';
 
@@ -62,7 +63,19 @@ const detectionSchema = z.strictObject({
   securityGroup: z.string().default('security'),
   rules: rulesSchema.prefault({}),
   /** The weekly digest: a node-cron expression in the policy's time zone (default Monday 09:00). */
-  digest: z.strictObject({ enabled: z.boolean().default(true), schedule: cronExpression.default('0 9 * * 1') }).prefault({}),
+  digest: z
+    .strictObject({
+      enabled: z.boolean().default(true),
+      // NB: each digest covers the time since the schedule's fire before it, found by walking back
+      // over plain cron fields; node-cron's L, W and # day tokens are refused rather than misread.
+      schedule: cronExpression
+        .superRefine((text, ctx) => {
+          const problem = validate(text) ? digestScheduleProblem(text) : undefined;
+          if (problem) ctx.addIssue({ code: 'custom', message: problem });
+        })
+        .default('0 9 * * 1'),
+    })
+    .prefault({}),
   /**
    * Drift reconciliation: how often providers that can list are compared with live grants; whether
    * access without a grant is revoked automatically; and the guard that holds a mass revocation

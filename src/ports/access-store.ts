@@ -1,6 +1,9 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
 import type { Alert } from '../domain/alert';
 import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
+import type { Checkpoint } from '../domain/checkpoint';
+import type { DigestFigures } from '../domain/digest';
+import type { Period } from '../domain/digest-schedule';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
 
@@ -29,6 +32,23 @@ export interface AccessStore {
    * request id) and how many in all; one set-based statement, so one snapshot.
    */
   auditStateGaps(limit: number): Promise<{ total: number; first: AuditStateGap[] }>;
+
+  /**
+   * The weekly digest's figures for `period`, read in one snapshot with SQL aggregates: live grants
+   * count up to `asOf`, and alerts are open or acknowledged as of it. `bucketDays` sizes the bars
+   * of the per-day picture.
+   */
+  digestFigures(period: Period, asOf: Date, bucketDays: number): Promise<DigestFigures>;
+  /** The last event that occurred before `until` (the chain's head at that time), if any. */
+  auditHeadBefore(until: Date): Promise<{ seq: number; hash: string } | undefined>;
+  /** When the first event of the log occurred, if there is one. */
+  firstAuditAt(): Promise<Date | undefined>;
+  /** The digest posted for the period with this key (`periodKey`), if any. */
+  postedDigest(period: string): Promise<PostedDigest | undefined>;
+  /** The end of the latest period a digest was posted for, if any. */
+  latestDigestUntil(): Promise<Date | undefined>;
+  /** Every stored checkpoint, oldest first. */
+  checkpoints(): Promise<StoredCheckpoint[]>;
 
   /** The text of a policy that was in force, by its SHA-256. */
   policyText(sha256: string): Promise<string | undefined>;
@@ -109,6 +129,18 @@ export interface AccessStore {
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** A digest that was posted. */
+export interface PostedDigest extends Period {
+  readonly period: string;
+  readonly postedAt: Date;
+  readonly late: boolean;
+}
+
+/** A checkpoint as stored, with its row id for messages. */
+export interface StoredCheckpoint extends Checkpoint {
+  readonly id: number;
 }
 
 /** An approved request claimed for granting by `claimDueGrants`. */
@@ -197,6 +229,20 @@ export interface StoreTransaction {
   leaseGrant(id: RequestId, owner: string, until: Date): Promise<void>;
   /** Records an alert; false (and nothing written) when one of its kind was raised for the request already. */
   raiseAlert(alert: Alert, at: Date): Promise<boolean>;
+  /**
+   * Claims `digest.period` for posting: true when this call recorded it, false when it was posted
+   * already (by another replica, or before a restart). A concurrent claim waits for the first to
+   * commit or roll back, so exactly one transaction posts each period.
+   */
+  claimDigest(digest: PostedDigest): Promise<boolean>;
+  /** Same as `AccessStore.digestFigures`, inside the transaction. */
+  digestFigures(period: Period, asOf: Date, bucketDays: number): Promise<DigestFigures>;
+  /** Same as `AccessStore.auditHead`, inside the transaction. */
+  auditHead(): Promise<{ seq: number; hash: string } | undefined>;
+  /** Same as `AccessStore.auditHeadBefore`, inside the transaction. */
+  auditHeadBefore(until: Date): Promise<{ seq: number; hash: string } | undefined>;
+  /** Stores a signed checkpoint; returns its id. */
+  recordCheckpoint(checkpoint: Checkpoint): Promise<number>;
   /**
    * Marks up to `limit` live grants expiring in (now, until] that have had no expiring-soon notice
    * as noticed, and returns their requests' ids. Rows other transactions hold are skipped.

@@ -7,6 +7,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { loopbackOperator } from '../adapters/os/cli-operator';
 import { runCli, type CliEnv } from '../cli/program';
+import type { CheckpointSigner } from '../ports/checkpoint-signer';
 import type { OpenedApp } from './open-app';
 
 /** Where a running service tells the CLI how to reach it: `{ pid, port, token }`, mode 0600. */
@@ -30,7 +31,14 @@ const MAX_BODY = 64 * 1024;
  * service's own user; never what the client sends.
  * Output streams back as JSON lines: `{"out":…}`, `{"err":…}`, and finally `{"exit":code}`.
  */
-export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownProviders: readonly string[], logger: Logger): Promise<{ close(): Promise<void> }> {
+export async function startAdminEndpoint(
+  app: OpenedApp,
+  dataDir: string,
+  knownProviders: readonly string[],
+  logger: Logger,
+  /** The service's checkpoint signer: commands run here sign with it, whatever the caller's own settings. */
+  signer?: CheckpointSigner,
+): Promise<{ close(): Promise<void> }> {
   const token = randomBytes(32).toString('hex');
   const expected = Buffer.from(`Bearer ${token}`);
   const server = http.createServer((req, res) => {
@@ -81,6 +89,7 @@ export async function startAdminEndpoint(app: OpenedApp, dataDir: string, knownP
         app: async () => app,
         operator,
         knownProviders,
+        ...(signer ? { signer: async () => signer } : {}),
       };
       logger.info({ command: argv.slice(0, 2), osUser: operator.osUser, osUserFrom: operator.osUserFrom }, 'cli command run through the service');
       runCli(argv, env)

@@ -16,6 +16,9 @@ import type { TeamsAdapter } from '../adapters/chat/teams/teams-adapter';
 import type { BotTokenSource } from '../adapters/chat/teams/teams-connector';
 import { DrizzleTeamsDirectory } from '../adapters/store/drizzle-teams-directory';
 import { ChatNotifier } from '../app/chat/chat-notifier';
+import { readSigningKeyFile } from '../adapters/crypto/signing-key-file';
+import type { CheckpointSigner } from '../ports/checkpoint-signer';
+import { DigestScheduler } from '../scheduler/digest-scheduler';
 
 /** A start-up failure with a sentence for the operator (a refused token, a missing setting). */
 export class StartupError extends Error {
@@ -60,11 +63,16 @@ export async function startService(config: Config, logger: Logger, options: Star
     if (options.abort?.aborted) throw new StartupAborted('the start was interrupted');
   };
   stopIfAsked();
+  // NB: before anything opens: a key that is set but unusable stops the start, rather than let every
+  // digest go out unsigned unnoticed.
+  const signer = config.auditSigningKeyFile ? await loadSigner(config.auditSigningKeyFile, logger) : undefined;
+  if (!signer) logger.warn('AUDIT_SIGNING_KEY_FILE is not set: weekly digests post the audit head unsigned (README, "Signed checkpoints")');
   const app = await openApp(config, logger, { origin, ...options, policyFrom: 'file' });
   // NB: this process's leases go last but one, once nothing of it can still be granting or
   // revoking: a clean stop leaves nothing for the next start to take for a crash.
   const closers: (() => Promise<void>)[] = [() => app.close(), async () => void (await app.ctx.store.releaseLeasesOf([app.ctx.work.instance]))];
   let engine: RevocationEngine | undefined;
+  let digests: DigestScheduler | undefined;
   const close = async () => {
     // NB: the engine stops first, so no sweep runs against a closing database.
     await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
@@ -78,7 +86,10 @@ export async function startService(config: Config, logger: Logger, options: Star
       onActivated: async (loaded) => {
         await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
       },
-      onInForce: () => enforceAndLog(app, logger),
+      onInForce: async () => {
+        digests?.reschedule();
+        await enforceAndLog(app, logger);
+      },
       onRefused: async (errors, sha) => {
         await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
       },
@@ -121,6 +132,12 @@ export async function startService(config: Config, logger: Logger, options: Star
     notify = () => {
       started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
     };
+    // NB: after the engine, so notices flow; a digest missed while no replica ran is posted now, late.
+    const digestScheduler = new DigestScheduler(app.ctx, signer ? { signer } : {});
+    digests = digestScheduler;
+    closers.push(() => digestScheduler.stop());
+    await digestScheduler.start();
+    stopIfAsked();
 
     const http = new HttpServer(app.ctx, logger);
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
@@ -132,7 +149,7 @@ export async function startService(config: Config, logger: Logger, options: Star
     stopIfAsked();
 
     if (app.database.dialect === 'pglite') {
-      const admin = await startAdminEndpoint(app, config.dataDir, app.knownProviders, logger);
+      const admin = await startAdminEndpoint(app, config.dataDir, app.knownProviders, logger, signer);
       closers.push(() => admin.close());
     }
 
@@ -175,6 +192,17 @@ export async function startService(config: Config, logger: Logger, options: Star
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** The checkpoint signer of `AUDIT_SIGNING_KEY_FILE`; an unusable file stops the start with the reason. */
+async function loadSigner(file: string, logger: Logger): Promise<CheckpointSigner> {
+  try {
+    const signer = await readSigningKeyFile(file);
+    logger.info({ keyId: signer.keyId }, `audit checkpoints are signed with key ${signer.keyId}`);
+    return signer;
+  } catch (error) {
+    throw new StartupError(error instanceof Error ? error.message : String(error), { cause: error });
   }
 }
 

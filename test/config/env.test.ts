@@ -10,6 +10,12 @@ describe('loadConfig', () => {
     }
   });
 
+  it('resolves AUDIT_SIGNING_KEY_FILE against the working directory, and leaves it unset when empty', () => {
+    expect(loadConfig({ AUDIT_SIGNING_KEY_FILE: 'keys/audit.pem' })).toMatchObject({ ok: true, config: { auditSigningKeyFile: `${process.cwd()}/keys/audit.pem` } });
+    const empty = loadConfig({ AUDIT_SIGNING_KEY_FILE: ' ' });
+    expect(empty.ok && empty.config.auditSigningKeyFile).toBeUndefined();
+  });
+
   it('turns Slack on in Socket Mode or HTTP mode from the tokens', () => {
     const socket = loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1', SLACK_APP_TOKEN: 'xapp-1' });
     expect(socket).toMatchObject({ ok: true, config: { slack: { botToken: 'xoxb-1', appToken: 'xapp-1' } } });

@@ -42,6 +42,16 @@ describe("the policy's detection block", () => {
     });
   });
 
+  it("refuses node-cron's L, W and # day tokens in the digest schedule, which periods cannot be computed for", () => {
+    const parsed = parse('detection:\n  digest: { schedule: "0 9 L * *" }\n');
+    expect(parsed).toEqual({
+      ok: false,
+      errors: ['detection.digest.schedule: uses "L": the digest schedule takes plain fields (numbers, ranges, lists, steps, names), not L, W or #'],
+    });
+    const plain = parse('detection:\n  digest: { schedule: "30 8 * * mon-fri" }\n');
+    expect(plain.ok && plain.loaded.policy.detection.digest.schedule).toBe('30 8 * * mon-fri');
+  });
+
   it('reports a detection change in the policy diff', () => {
     const before = parsePolicy(example, ['local']);
     const after = parse('detection:\n  drift: { revoke: true }\n');

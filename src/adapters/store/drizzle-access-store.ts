@@ -9,6 +9,9 @@ import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
 import type { Alert } from '../../domain/alert';
+import type { Checkpoint } from '../../domain/checkpoint';
+import type { DigestFigures } from '../../domain/digest';
+import type { Period } from '../../domain/digest-schedule';
 import type {
   AccessStore,
   AuditStateGap,
@@ -16,9 +19,21 @@ import type {
   ClaimedRevocation,
   NotificationCursor,
   NotificationCursorUpdate,
+  PostedDigest,
   RequestFilter,
+  StoredCheckpoint,
   StoreTransaction,
 } from '../../ports/access-store';
+import {
+  insertCheckpoint,
+  insertDigestClaim,
+  selectAuditHeadBefore,
+  selectCheckpoints,
+  selectDigestFigures,
+  selectFirstAuditAt,
+  selectLatestDigestUntil,
+  selectPostedDigest,
+} from './digest-queries';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
 import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
@@ -113,6 +128,33 @@ export class DrizzleAccessStore implements AccessStore {
 
   activePolicySha(): Promise<string | undefined> {
     return guard('activePolicySha', () => readActivePolicySha(this.db));
+  }
+
+  digestFigures(period: Period, asOf: Date, bucketDays: number): Promise<DigestFigures> {
+    // NB: one read-only snapshot, so the figures agree with each other while requests go on.
+    return guard('digestFigures', () =>
+      this.db.transaction((tx) => selectDigestFigures(tx, period, asOf, bucketDays), { isolationLevel: 'repeatable read', accessMode: 'read only' }),
+    );
+  }
+
+  auditHeadBefore(until: Date): Promise<{ seq: number; hash: string } | undefined> {
+    return guard('auditHeadBefore', () => selectAuditHeadBefore(this.db, until));
+  }
+
+  firstAuditAt(): Promise<Date | undefined> {
+    return guard('firstAuditAt', () => selectFirstAuditAt(this.db));
+  }
+
+  postedDigest(period: string): Promise<PostedDigest | undefined> {
+    return guard('postedDigest', () => selectPostedDigest(this.db, period));
+  }
+
+  latestDigestUntil(): Promise<Date | undefined> {
+    return guard('latestDigestUntil', () => selectLatestDigestUntil(this.db));
+  }
+
+  checkpoints(): Promise<StoredCheckpoint[]> {
+    return guard('checkpoints', () => selectCheckpoints(this.db));
   }
 
   claimDueRevocations(now: Date, owner: string, leaseMs: number, limit: number): Promise<ClaimedRevocation[]> {
@@ -413,6 +455,29 @@ class DrizzleStoreTransaction implements StoreTransaction {
         .returning({ id: alerts.id });
       return inserted.length > 0;
     });
+  }
+
+  claimDigest(digest: PostedDigest): Promise<boolean> {
+    return guard('claimDigest', () => insertDigestClaim(this.tx, digest));
+  }
+
+  digestFigures(period: Period, asOf: Date, bucketDays: number): Promise<DigestFigures> {
+    return guard('digestFigures', () => selectDigestFigures(this.tx, period, asOf, bucketDays));
+  }
+
+  auditHead(): Promise<{ seq: number; hash: string } | undefined> {
+    return guard('auditHead', async () => {
+      const head = await lastLink(this.tx);
+      return head && { seq: head.seq, hash: head.hash };
+    });
+  }
+
+  auditHeadBefore(until: Date): Promise<{ seq: number; hash: string } | undefined> {
+    return guard('auditHeadBefore', () => selectAuditHeadBefore(this.tx, until));
+  }
+
+  recordCheckpoint(checkpoint: Checkpoint): Promise<number> {
+    return guard('recordCheckpoint', () => insertCheckpoint(this.tx, checkpoint));
   }
 
   claimExpiryNotices(now: Date, until: Date, limit: number): Promise<RequestId[]> {

@@ -267,3 +267,35 @@ export const teamsPeople = pgTable(
   },
   (t) => [index('teams_people_email_idx').on(t.email)],
 );
+
+/**
+ * Weekly digests posted, one row per period: inserting the row is the claim that makes a digest
+ * posted exactly once across replicas and restarts (the loser's insert finds the key taken). The
+ * digest itself is the `digest_published` audit event written in the same transaction.
+ */
+export const digests = pgTable('digests', {
+  /** The period as an ISO 8601 interval `since/until` in UTC, the same on every replica. */
+  period: text('period').primaryKey(),
+  since: instant('since').notNull(),
+  until: instant('until').notNull(),
+  postedAt: instant('posted_at').notNull(),
+  /** Posted after its time, because no replica was running when it was due. */
+  late: boolean('late').notNull(),
+});
+
+/**
+ * Signed checkpoints of the audit chain's head: each digest's, and those made on demand. The key
+ * that signs them is never in the database, so rows here can be deleted but not forged; each is also
+ * in the audit log and in the security channel.
+ */
+export const checkpoints = pgTable('checkpoints', {
+  id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+  /** The digest's period (`since/until`), or `on-demand`. */
+  period: text('period').notNull(),
+  seq: bigint('seq', { mode: 'number' }).notNull(),
+  hash: char('hash', { length: 64 }).notNull(),
+  signedAt: instant('signed_at').notNull(),
+  keyId: text('key_id').notNull(),
+  /** Base64 Ed25519 signature over the checkpoint's canonical message (domain/checkpoint.ts). */
+  signature: text('signature').notNull(),
+});

@@ -37,6 +37,8 @@ const SECURITY_EVENTS = new Set([
   'revocation_deferred',
   'alert_raised',
   'break_glass_reviewed',
+  'digest_published',
+  'checkpoint_signed',
 ]);
 
 /**
@@ -60,8 +62,9 @@ export class ChatNotifier implements Notifier {
 
   async deliver(notice: Notice): Promise<void> {
     const { event, request } = notice;
-    if (!request) return;
     const policy = this.ctx.policy.current().policy;
+    // NB: events about no request (the weekly digest, checkpoints) go to the security channel only.
+    if (!request) return this.toSecurityOnly(notice, policy.channels.security[this.platform.kind]);
     // NB: a role may send its cards to a channel of its own (its approvers' team channel).
     const roleChannel = policy.roles.get(request.role)?.channels?.approvals[this.platform.kind];
     const channels = { approvals: roleChannel ?? policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
@@ -94,6 +97,11 @@ export class ChatNotifier implements Notifier {
       await this.platform.postToSecurity(channels.security, summary.text, summary.alert || breakGlassOpened);
     }
     if (this.platform.refreshPeople) await this.platform.refreshPeople(peopleConcerned(policy, request.requester, request.role));
+  }
+
+  private async toSecurityOnly(notice: Notice, channel: string | undefined): Promise<void> {
+    const summary = summarizeNotice(notice);
+    if (summary && channel && SECURITY_EVENTS.has(notice.event.action)) await this.platform.postToSecurity(channel, summary.text, summary.alert);
   }
 }
 
