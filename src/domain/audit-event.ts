@@ -21,6 +21,14 @@ export const auditActions = [
   'alert_raised',
   'policy_activated',
   'policy_rejected',
+  // Drift reconciliation (README, "Drift reconciliation"): a run compared providers with live grants;
+  // a live grant's access was missing at its provider; access without a grant was revoked, or its
+  // revocation failed; a person approved a run the guard had held.
+  'drift_checked',
+  'drift_grant_missing',
+  'drift_access_revoked',
+  'drift_revocation_failed',
+  'drift_run_approved',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -9,16 +9,32 @@ import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
 import type { Alert } from '../../domain/alert';
+import type { LiveGrant } from '../../domain/drift';
+import type { DriftRun } from '../../domain/drift-run';
 import type {
   AccessStore,
   AuditStateGap,
   ClaimedGrant,
   ClaimedRevocation,
+  DriftClaim,
+  DriftRunRecord,
   NotificationCursor,
   NotificationCursorUpdate,
   RequestFilter,
   StoreTransaction,
 } from '../../ports/access-store';
+import {
+  claimDriftRun,
+  endDriftRun,
+  markDriftRunApproved,
+  selectAuditEventsOfRequests,
+  selectDriftRun,
+  selectDriftRuns,
+  selectLiveGrants,
+  selectPreviousDriftRun,
+  selectRequestsOpenedBetween,
+  writeDriftRun,
+} from './drift-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
 import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
@@ -330,6 +346,38 @@ export class DrizzleAccessStore implements AccessStore {
     });
   }
 
+  requestsOpenedBetween(range: { since: Date; until: Date }, after: { createdAt: Date; id: RequestId } | undefined, limit: number): Promise<AccessRequest[]> {
+    return guard('requestsOpenedBetween', () => selectRequestsOpenedBetween(this.db, range, after, limit, (rows) => withDetails(this.db, rows)));
+  }
+
+  auditEventsOfRequests(ids: readonly RequestId[]): Promise<ChainedAuditEvent[]> {
+    return guard('auditEventsOfRequests', () => selectAuditEventsOfRequests(this.db, ids));
+  }
+
+  liveGrants(): Promise<LiveGrant[]> {
+    return guard('liveGrants', () => selectLiveGrants(this.db));
+  }
+
+  claimDriftRun(claim: DriftClaim): Promise<{ claimed: number } | { busy: { id: number; startedAt: Date } } | { duplicate: true }> {
+    return guard('claimDriftRun', () => claimDriftRun(this.db, claim));
+  }
+
+  endDriftRun(id: number, owner: string, at: Date): Promise<void> {
+    return guard('endDriftRun', () => endDriftRun(this.db, id, owner, at));
+  }
+
+  driftRun(id: number): Promise<DriftRun | undefined> {
+    return guard('driftRun', () => selectDriftRun(this.db, id));
+  }
+
+  listDriftRuns(limit: number): Promise<DriftRun[]> {
+    return guard('listDriftRuns', () => selectDriftRuns(this.db, limit));
+  }
+
+  previousDriftRun(id: number): Promise<{ keys: ReadonlySet<string>; held: boolean } | undefined> {
+    return guard('previousDriftRun', () => selectPreviousDriftRun(this.db, id));
+  }
+
   ping(): Promise<void> {
     return guard('ping', async () => {
       await this.db.execute(sql`SELECT 1`);
@@ -411,6 +459,18 @@ class DrizzleStoreTransaction implements StoreTransaction {
         .returning({ id: alerts.id });
       return inserted.length > 0;
     });
+  }
+
+  recordDriftRun(id: number, record: DriftRunRecord): Promise<void> {
+    return guard('recordDriftRun', () => writeDriftRun(this.tx, id, record));
+  }
+
+  lockDriftRun(id: number): Promise<DriftRun | undefined> {
+    return guard('lockDriftRun', () => selectDriftRun(this.tx, id, true));
+  }
+
+  approveDriftRun(id: number, by: Email, osUser: string | undefined, at: Date): Promise<boolean> {
+    return guard('approveDriftRun', () => markDriftRunApproved(this.tx, id, by, osUser, at));
   }
 
   claimExpiryNotices(now: Date, until: Date, limit: number): Promise<RequestId[]> {
