@@ -5,6 +5,7 @@ import type { Config } from '../config/env';
 import type { Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import type { IdGenerator } from '../ports/id-generator';
+import { DriftScheduler } from '../scheduler/drift-scheduler';
 import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
@@ -56,6 +57,7 @@ export async function startService(config: Config, logger: Logger, options: Star
   // revoking: a clean stop leaves nothing for the next start to take for a crash.
   const closers: (() => Promise<void>)[] = [() => app.close(), async () => void (await app.ctx.store.releaseLeasesOf([app.ctx.work.instance]))];
   let engine: RevocationEngine | undefined;
+  let drift: DriftScheduler | undefined;
   const close = async () => {
     // NB: the engine stops first, so no sweep runs against a closing database.
     await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
@@ -69,7 +71,10 @@ export async function startService(config: Config, logger: Logger, options: Star
       onActivated: async (loaded) => {
         await activatePolicy(deps, loaded, app.knownProviders, origin, config.policyFile);
       },
-      onInForce: () => enforceAndLog(app, logger),
+      onInForce: async () => {
+        await enforceAndLog(app, logger);
+        await drift?.refresh();
+      },
       onRefused: async (errors, sha) => {
         await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
       },
@@ -98,6 +103,10 @@ export async function startService(config: Config, logger: Logger, options: Star
     notify = () => {
       started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
     };
+    // NB: drift reconciliation on the policy's schedule; it follows policy changes (onInForce above).
+    drift = new DriftScheduler(app.ctx);
+    await drift.start();
+    closers.push(() => drift?.stop() ?? Promise.resolve());
 
     const http = new HttpServer(app.ctx, logger);
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);

@@ -37,6 +37,10 @@ const SECURITY_EVENTS = new Set([
   'revocation_deferred',
   'alert_raised',
   'break_glass_reviewed',
+  'drift_grant_missing',
+  'drift_access_revoked',
+  'drift_revocation_failed',
+  'drift_run_approved',
 ]);
 
 /**
@@ -60,8 +64,14 @@ export class ChatNotifier implements Notifier {
 
   async deliver(notice: Notice): Promise<void> {
     const { event, request } = notice;
-    if (!request) return;
     const policy = this.ctx.policy.current().policy;
+    if (!request) {
+      // NB: events about no request (drift findings, a held drift run) still reach security.
+      const summary = summarizeNotice(notice);
+      const security = policy.channels.security[this.platform.kind];
+      if (summary && security && SECURITY_EVENTS.has(event.action)) await this.platform.postToSecurity(security, summary.text, summary.alert);
+      return;
+    }
     // NB: a role may send its cards to a channel of its own (its approvers' team channel).
     const roleChannel = policy.roles.get(request.role)?.channels?.approvals[this.platform.kind];
     const channels = { approvals: roleChannel ?? policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
