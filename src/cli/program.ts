@@ -9,6 +9,8 @@ import { describeFailure, describeRevocationFailure, ProviderError, StoreError }
 import { approveDriftRun } from '../app/drift/approve-drift-run';
 import { checkDrift } from '../app/drift/check-drift';
 import { exportAuditLog } from '../app/export-audit-log';
+import { accessReport } from '../app/report/access-report';
+import { reportSummaryText } from '../app/report/report-summary-text';
 import { extendAccess } from '../app/extend-access';
 import { listAwaitingMyApproval, listLiveGrants, listMyRequests, showRequest } from '../app/list-requests';
 import type { CliOperator, Origin } from '../app/origin';
@@ -29,6 +31,7 @@ import { formatDuration } from '../domain/duration';
 import { quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
 import { describeDriftRun, driftRunJson, driftRunRow } from './drift-format';
+import { csvHeader, csvRecord, textRecord, UTF8_BOM } from './report-format';
 import { cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
 
 export const EXIT_OK = 0;
@@ -263,6 +266,25 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
       const { ctx } = await env.app();
       const count = await exportAuditLog(ctx.store, opts, (line) => io.out(line));
       io.err(`exported ${count} event${count === 1 ? '' : 's'}\n`);
+    });
+
+  program
+    .command('report')
+    .description('for auditors: every request opened in a window, who asked and why, who decided and when, the grant window, how it ended, and the policy behind each decision')
+    .requiredOption('--since <date>', 'requests opened at or after this time (ISO 8601; a date alone is midnight UTC)', asDate)
+    .option('--until <date>', 'requests opened before this time (default: now)', asDate)
+    .addOption(new Option('--format <format>', 'text for people, json (one object per line), csv for a spreadsheet').choices(['text', 'json', 'csv']).default('text'))
+    .option('--no-bom', 'CSV without the UTF-8 byte order mark (Excel needs it to read accents right)')
+    .action(async (opts: { since: Date; until?: Date; format: 'text' | 'json' | 'csv'; bom: boolean }) => {
+      const { ctx } = await env.app();
+      const range = { since: opts.since, until: opts.until ?? ctx.clock.now() };
+      if (range.until.getTime() <= range.since.getTime()) throw new CliExit(EXIT_USAGE, `--until (${range.until.toISOString()}) must be after --since (${range.since.toISOString()})`);
+      if (opts.format === 'csv') await io.out(`${opts.bom ? UTF8_BOM : ''}${csvHeader()}`);
+      const summary = await accessReport(ctx.store, range, (entry) =>
+        io.out(opts.format === 'csv' ? csvRecord(entry) : opts.format === 'json' ? `${JSON.stringify(entry)}\n` : textRecord(entry)),
+      );
+      if (opts.format === 'text') await io.out(`${toPlainText(reportSummaryText(summary, range))}\n`);
+      io.err(`reported ${summary.requests} request${summary.requests === 1 ? '' : 's'} opened from ${range.since.toISOString()} to ${range.until.toISOString()}\n`);
     });
 
   const drift = program.command('drift').description('drift reconciliation: access at the providers compared with live grants');
