@@ -11,6 +11,7 @@ import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
 import { openApp, type OpenedApp } from './open-app';
 import { LogNotifier } from '../adapters/notify/log/log-notifier';
+import { fileSink, SiemNotifier, streamSink } from '../adapters/notify/siem/siem-notifier';
 import { enforcePolicy } from '../app/enforce-policy';
 import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
 import { ChatNotifier } from '../app/chat/chat-notifier';
@@ -94,7 +95,9 @@ export async function startService(config: Config, logger: Logger, options: Star
       : undefined;
     // NB: the log notifier runs with or without chat, so alerts reach the log (and any log pipeline)
     // even when a platform is down or the policy names no security channel.
-    const notifiers = [new LogNotifier(logger.child({ component: 'notices' })), ...(slack ? [new ChatNotifier(app.ctx, slack)] : [])];
+    const siem = await openSiemNotifier(config);
+    if (siem) closers.push(() => siem.close());
+    const notifiers = [new LogNotifier(logger.child({ component: 'notices' })), ...(siem ? [siem] : []), ...(slack ? [new ChatNotifier(app.ctx, slack)] : [])];
     const started = new RevocationEngine(app.ctx, { notifiers });
     engine = started;
     stopIfAsked();
@@ -146,6 +149,18 @@ export async function startService(config: Config, logger: Logger, options: Star
   } catch (error) {
     await close();
     throw error;
+  }
+}
+
+/** The SIEM lines' notifier for AUDIT_LOG_FILE: stdout, a file, or none. */
+async function openSiemNotifier(config: Config): Promise<SiemNotifier | undefined> {
+  const to = config.auditLog;
+  if (to.to === 'off') return undefined;
+  if (to.to === 'stdout') return new SiemNotifier(streamSink(process.stdout));
+  try {
+    return new SiemNotifier(await fileSink(to.path));
+  } catch (error) {
+    throw new StartupError(`AUDIT_LOG_FILE ${to.path} cannot be opened for appending (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
 }
 
