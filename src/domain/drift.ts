@@ -60,6 +60,11 @@ export interface DriftInput {
   readonly after: readonly LiveGrant[];
   /** The policy's `identities`: a principal named there belongs to that person. */
   readonly identities: ReadonlyMap<Email, Readonly<Record<string, string>>>;
+  /**
+   * Each policy role's target, as a canonical key: two roles on one target (one database role, one
+   * permission set) grant the same access, so a grant of either explains it.
+   */
+  readonly targets: ReadonlyMap<string, string>;
 }
 
 /**
@@ -73,18 +78,29 @@ export interface DriftInput {
  * may not have been listed yet). A race can hide drift until the next run; it never invents any, which
  * matters because unexpected access may be revoked automatically.
  */
-export function reconcileDrift(input: DriftInput): { unexpected: UnexpectedAccess[]; missing: MissingAccess[] } {
+export function reconcileDrift(input: DriftInput): { unexpected: UnexpectedAccess[]; missing: MissingAccess[]; listed: number } {
   const live = new Map<RequestId, LiveGrant>();
   for (const grant of [...input.before, ...input.after]) live.set(grant.requestId, grant);
   const liveGrants = [...live.values()];
   const unexpected: UnexpectedAccess[] = [];
   const missing: MissingAccess[] = [];
   const stillLive = new Set(input.after.map((g) => g.requestId));
+  const target = (role: string) => input.targets.get(role) ?? `role ${role}`;
+  const explains = (access: FoundAccess, grant: LiveGrant) => target(access.role) === target(grant.role) && sameHolder(access, grant);
+  /** Each piece of access once, however many policy roles name its target: what the guard's share counts. */
+  const distinct = new Set<string>();
   for (const listing of input.listings) {
     const attributed = listing.accesses.map((access) => withPerson(access, input.identities));
+    // NB: one membership is listed once per policy role on its target; it is one finding, not several.
+    const reported = new Set<string>();
     for (const access of attributed) {
+      const same = JSON.stringify([listing.provider, target(access.role), access.principal, access.requestId ?? null]);
+      const first = !distinct.has(same);
+      distinct.add(same);
       const explained = liveGrants.some((grant) => grant.provider === listing.provider && explains(access, grant));
-      if (!explained) unexpected.push({ kind: 'unexpected', key: unexpectedKey(access), access });
+      if (explained || reported.has(same) || !first) continue;
+      reported.add(same);
+      unexpected.push({ kind: 'unexpected', key: unexpectedKey(access), access });
     }
     const asked = new Set(listing.roles);
     for (const grant of input.before) {
@@ -94,7 +110,7 @@ export function reconcileDrift(input: DriftInput): { unexpected: UnexpectedAcces
       if (!attributed.some((access) => explains(access, grant))) missing.push({ kind: 'missing', key: missingKey(grant), grant });
     }
   }
-  return { unexpected, missing };
+  return { unexpected, missing, listed: distinct.size };
 }
 
 /** The person a principal belongs to: what the provider said, else the policy's `identities`. */
@@ -113,12 +129,11 @@ export function personOfPrincipal(identities: ReadonlyMap<Email, Readonly<Record
 }
 
 /**
- * Whether a live grant explains this access: the same role and, where the provider records the
- * request, that request; otherwise the same person. NB: access nobody can be matched to (no request,
- * no known person) is never explained: that is exactly what drift looks like.
+ * Whether this access belongs to a grant's holder (the caller checks it is the same target): where
+ * the provider records the request, that request; otherwise the same person. NB: access nobody can
+ * be matched to (no request, no known person) is never explained: that is what drift looks like.
  */
-function explains(access: FoundAccess, grant: LiveGrant): boolean {
-  if (access.role !== grant.role) return false;
+function sameHolder(access: FoundAccess, grant: LiveGrant): boolean {
   if (access.requestId !== undefined) return access.requestId === grant.requestId;
   return access.person !== undefined && access.person === grant.requester;
 }

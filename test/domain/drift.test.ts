@@ -32,13 +32,18 @@ function reconcile(accesses: FoundAccess[], grants: { before?: LiveGrant[]; afte
     before: grants.before ?? [],
     after: grants.after ?? grants.before ?? [],
     identities,
+    targets: new Map([
+      ['pg-readonly', 'postgres ro'],
+      ['pg-readonly-oncall', 'postgres ro'],
+      ['other', 'postgres other'],
+    ]),
   });
 }
 
 describe('reconcileDrift', () => {
   it('finds nothing when every access has its live grant and every grant its access', () => {
     const result = reconcile([found('pa_dave')], { before: [grant('AAAAAAAA')] });
-    expect(result).toEqual({ unexpected: [], missing: [] });
+    expect(result).toEqual({ unexpected: [], missing: [], listed: 1 });
   });
 
   it('reports access without a live grant, naming the person from the policy identities', () => {
@@ -80,7 +85,7 @@ describe('reconcileDrift', () => {
     // Given dave's grant was live before the listing and revoked during it
     const result = reconcile([found('pa_dave')], { before: [grant('AAAAAAAA')], after: [] });
     // Then neither his access nor his grant is a finding
-    expect(result).toEqual({ unexpected: [], missing: [] });
+    expect(result).toMatchObject({ unexpected: [], missing: [] });
   });
 
   it('counts access as explained by a grant made while the providers were asked, and never calls that grant missing', () => {
@@ -88,8 +93,18 @@ describe('reconcileDrift', () => {
     const made = grant('CCCCCCCC', { requester: erin, grantedAt: t0 });
     const listedWith = reconcile([found('pa_erin')], { before: [], after: [made] });
     const listedWithout = reconcile([], { before: [], after: [made] });
-    expect(listedWith).toEqual({ unexpected: [], missing: [] });
-    expect(listedWithout).toEqual({ unexpected: [], missing: [] });
+    expect(listedWith).toMatchObject({ unexpected: [], missing: [] });
+    expect(listedWithout).toMatchObject({ unexpected: [], missing: [] });
+  });
+
+  it('counts a grant of another role on the same target as explaining the access, and reports one membership once', () => {
+    // Given dave's grant is of pg-readonly-oncall, and the membership is listed under both roles on that target
+    const both = [found('pa_dave'), found('pa_dave', { role: 'pg-readonly-oncall' })];
+    expect(reconcile(both, { before: [grant('AAAAAAAA', { role: 'pg-readonly-oncall' })] }, ['pg-readonly', 'pg-readonly-oncall'])).toMatchObject({ unexpected: [], missing: [] });
+    // And with no grant at all, the one membership is one finding
+    const alone = reconcile([found('pa_erin'), found('pa_erin', { role: 'pg-readonly-oncall' })], { before: [] });
+    expect(alone.unexpected).toHaveLength(1);
+    expect(alone.listed).toBe(1);
   });
 
   it('compares only within one provider', () => {

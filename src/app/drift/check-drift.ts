@@ -1,3 +1,4 @@
+import canonicalize from 'canonicalize';
 import { SYSTEM_ACTOR, type AuditEvent } from '../../domain/audit-event';
 import {
   guardRevocation,
@@ -100,8 +101,7 @@ export async function executeDriftRun(ctx: AppContext, runId: number, options: D
     const before = await ctx.store.liveGrants();
     const { listings, providers } = await listProviders(ctx, loaded.policy);
     const after = await ctx.store.liveGrants();
-    const { unexpected, missing } = reconcileDrift({ listings, before, after, identities: loaded.policy.identities });
-    const listed = listings.reduce((n, l) => n + l.accesses.length, 0);
+    const { unexpected, missing, listed } = reconcileDrift({ listings, before, after, identities: loaded.policy.identities, targets: roleTargets(loaded.policy) });
     const previous = options.dryRun ? undefined : await ctx.store.previousDriftRun(runId);
     const seen = previous?.keys ?? new Set<string>();
 
@@ -242,6 +242,11 @@ function planRevocations(ctx: AppContext, policy: Policy, unexpected: readonly U
     guard,
     outcomeOf: (f) => (chosen.has(f.key) ? (guard.held ? 'held' : 'revoking') : asked.has(f.key) ? 'cannot_revoke' : 'alert_only'),
   };
+}
+
+/** Each role's provider and target as one canonical key (two roles on one target grant the same access). */
+function roleTargets(policy: Policy): Map<string, string> {
+  return new Map([...policy.roles.values()].map((r) => [r.name, `${r.provider} ${canonicalize(r.target) ?? '{}'}`]));
 }
 
 async function revokeFound(ctx: AppContext, policy: Policy, access: FoundAccess): Promise<{ ok: true; removed: boolean } | { ok: false; error: string }> {
