@@ -23,6 +23,8 @@ export function outcomeWords(finding: Extract<StoredFinding, { kind: 'unexpected
       return 'revoked';
     case 'already_gone':
       return 'already gone when revoked';
+    case 'explained':
+      return 'kept: a grant made since the comparison explains it';
     case 'revoke_failed':
       return `revocation failed: ${finding.error ?? 'unknown error'}`;
     default:

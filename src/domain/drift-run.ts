@@ -23,9 +23,10 @@ export type DriftRunTrigger = (typeof driftRunTriggers)[number];
  * `alert_only` (detection.drift.revoke off), `held` (the guard held the run), `cannot_revoke` (the
  * provider cannot remove what it lists), `revoking` (recorded before the provider is asked; stays so
  * if the process dies meanwhile, and the next run tries again), `revoked`, `already_gone` (removed
- * before we got to it), `revoke_failed` (see `error`).
+ * before we got to it), `explained` (a grant made since the comparison explains it: kept),
+ * `revoke_failed` (see `error`).
  */
-export const unexpectedOutcomes = ['alert_only', 'held', 'cannot_revoke', 'revoking', 'revoked', 'already_gone', 'revoke_failed'] as const;
+export const unexpectedOutcomes = ['alert_only', 'held', 'cannot_revoke', 'revoking', 'revoked', 'already_gone', 'explained', 'revoke_failed'] as const;
 export type UnexpectedOutcome = (typeof unexpectedOutcomes)[number];
 
 export type StoredFinding =

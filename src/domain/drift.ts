@@ -27,16 +27,23 @@ export interface FoundAccess {
   readonly detail: string;
 }
 
-/** A grant the bot holds as live (`active`, or `revoking` and not yet confirmed). */
-export interface LiveGrant {
-  readonly requestId: RequestId;
-  readonly requester: Email;
-  readonly role: string;
-  readonly provider: string;
-  readonly state: 'active' | 'revoking';
-  readonly grantedAt: Date;
-  readonly expiresAt: Date;
-}
+/**
+ * Access the bot stands behind: a live grant (`active`, or `revoking` and not yet confirmed), or an
+ * `approved` request being granted right now (the provider grants before the grant is recorded, so
+ * its access may be listed first). Only an `active` grant can be missing.
+ */
+export type LiveGrant =
+  | {
+      readonly requestId: RequestId;
+      readonly requester: Email;
+      readonly role: string;
+      readonly provider: string;
+      readonly state: 'active' | 'revoking';
+      readonly grantedAt: Date;
+      readonly expiresAt: Date;
+    }
+  | { readonly requestId: RequestId; readonly requester: Email; readonly role: string; readonly provider: string; readonly state: 'approved' };
+export type ActiveGrant = Extract<LiveGrant, { state: 'active' | 'revoking' }>;
 
 /** What one provider listed, for which roles; a provider that failed to list is left out. */
 export interface ProviderListing {
@@ -48,15 +55,15 @@ export interface ProviderListing {
 
 export type DriftFinding =
   | { readonly kind: 'unexpected'; readonly key: string; readonly access: FoundAccess }
-  | { readonly kind: 'missing'; readonly key: string; readonly grant: LiveGrant };
+  | { readonly kind: 'missing'; readonly key: string; readonly grant: ActiveGrant };
 export type UnexpectedAccess = Extract<DriftFinding, { kind: 'unexpected' }>;
 export type MissingAccess = Extract<DriftFinding, { kind: 'missing' }>;
 
 export interface DriftInput {
   readonly listings: readonly ProviderListing[];
-  /** Live grants read before the providers were asked. */
+  /** Live grants (and approved requests) read before the providers were asked. */
   readonly before: readonly LiveGrant[];
-  /** Live grants read after every provider answered. */
+  /** Live grants (and approved requests) read after every provider answered. */
   readonly after: readonly LiveGrant[];
   /** The policy's `identities`: a principal named there belongs to that person. */
   readonly identities: ReadonlyMap<Email, Readonly<Record<string, string>>>;
@@ -143,7 +150,7 @@ export function unexpectedKey(access: FoundAccess): string {
   return JSON.stringify(['unexpected', access.provider, access.role, access.principal, access.requestId ?? null]);
 }
 
-export function missingKey(grant: LiveGrant): string {
+export function missingKey(grant: ActiveGrant): string {
   return JSON.stringify(['missing', grant.requestId]);
 }
 

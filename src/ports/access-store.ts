@@ -115,7 +115,10 @@ export interface AccessStore {
   /** Every audit event about these requests, in `seq` order (their decisions, for reports). */
   auditEventsOfRequests(ids: readonly RequestId[]): Promise<ChainedAuditEvent[]>;
 
-  /** Grants the bot holds as live: the request `active` or `revoking`, the grant not confirmed revoked. */
+  /**
+   * Access the bot stands behind, for drift: grants whose request is `active` or `revoking` and whose
+   * revocation is not confirmed, and approved requests being granted.
+   */
   liveGrants(): Promise<LiveGrant[]>;
   /**
    * Starts a drift run, leased to `owner` until `now + leaseMs`: `claimed` with its id; `busy` when

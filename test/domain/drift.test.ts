@@ -107,6 +107,12 @@ describe('reconcileDrift', () => {
     expect(alone.listed).toBe(1);
   });
 
+  it('counts an approved request being granted as explaining access already at the provider', () => {
+    // Given erin's request is approved and the provider has granted it, but the grant is not recorded yet
+    const granting: LiveGrant = { requestId: 'DDDDDDDD' as RequestId, requester: erin, role: 'pg-readonly', provider: 'postgres', state: 'approved' };
+    expect(reconcile([found('pa_erin')], { before: [granting] })).toMatchObject({ unexpected: [], missing: [] });
+  });
+
   it('compares only within one provider', () => {
     const result = reconcile([found('pa_dave')], { before: [grant('AAAAAAAA', { provider: 'local' })] });
     expect(result.unexpected).toHaveLength(1);

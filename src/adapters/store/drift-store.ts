@@ -19,20 +19,17 @@ type Db = Pick<StoreDatabase, 'select' | 'insert' | 'update' | 'execute'>;
 
 export async function selectLiveGrants(db: Db): Promise<LiveGrant[]> {
   const result = await db.execute(sql`
-    SELECT g.request_id, r.requester, g.role, g.provider, r.state, g.granted_at, g.expires_at
-    FROM grants g JOIN access_requests r ON r.id = g.request_id
-    WHERE r.state IN ('active', 'revoking') AND g.revoked_at IS NULL
-    ORDER BY g.request_id`);
-  const rows = (result as unknown as { rows: { request_id: string; requester: string; role: string; provider: string; state: 'active' | 'revoking'; granted_at: string | Date; expires_at: string | Date }[] }).rows;
-  return rows.map((row) => ({
-    requestId: row.request_id as RequestId,
-    requester: row.requester as Email,
-    role: row.role,
-    provider: row.provider,
-    state: row.state,
-    grantedAt: new Date(row.granted_at),
-    expiresAt: new Date(row.expires_at),
-  }));
+    SELECT r.id AS request_id, r.requester, r.role, r.provider, r.state, g.granted_at, g.expires_at
+    FROM access_requests r LEFT JOIN grants g ON g.request_id = r.id
+    WHERE (r.state IN ('active', 'revoking') AND g.request_id IS NOT NULL AND g.revoked_at IS NULL)
+       OR (r.state = 'approved' AND r.kind = 'access')
+    ORDER BY r.id`);
+  type Row = { request_id: string; requester: string; role: string; provider: string; state: 'active' | 'revoking' | 'approved'; granted_at: string | Date | null; expires_at: string | Date | null };
+  return (result as unknown as { rows: Row[] }).rows.map((row): LiveGrant => {
+    const common = { requestId: row.request_id as RequestId, requester: row.requester as Email, role: row.role, provider: row.provider };
+    if (row.state === 'approved' || row.granted_at === null || row.expires_at === null) return { ...common, state: 'approved' };
+    return { ...common, state: row.state, grantedAt: new Date(row.granted_at), expiresAt: new Date(row.expires_at) };
+  });
 }
 
 export async function claimDriftRun(db: StoreDatabase, claim: DriftClaim): Promise<{ claimed: number } | { busy: { id: number; startedAt: Date } } | { duplicate: true }> {

@@ -165,7 +165,17 @@ export async function executeDriftRun(ctx: AppContext, runId: number, options: D
       const events: AuditEvent[] = [];
       let revoked = 0;
       let failed = 0;
+      // NB: grants made since the comparison (an approval landing meanwhile) explain access too: what
+      // they explain now is kept, never taken from a person who was just granted it.
+      const fresh = await ctx.store.liveGrants();
+      const stillUnexplained = new Set(
+        reconcileDrift({ listings: listingsOf(plan.toRevoke), before: fresh, after: fresh, identities: loaded.policy.identities, targets: roleTargets(loaded.policy) }).unexpected.map((f) => f.key),
+      );
       for (const f of plan.toRevoke) {
+        if (!stillUnexplained.has(f.key)) {
+          outcomes.set(f.key, { outcome: 'explained' });
+          continue;
+        }
         const result = await revokeFound(ctx, loaded.policy, f.access);
         const subject = { run: runId, provider: f.access.provider, role: f.access.role, principal: f.access.principal, ...(f.access.person ? { person: f.access.person } : {}), detail: f.access.detail };
         if (result.ok) {
@@ -242,6 +252,13 @@ function planRevocations(ctx: AppContext, policy: Policy, unexpected: readonly U
     guard,
     outcomeOf: (f) => (chosen.has(f.key) ? (guard.held ? 'held' : 'revoking') : asked.has(f.key) ? 'cannot_revoke' : 'alert_only'),
   };
+}
+
+/** Findings back as listings, to compare them again with fresh grants. */
+function listingsOf(findings: readonly UnexpectedAccess[]): ProviderListing[] {
+  const byProvider = new Map<string, FoundAccess[]>();
+  for (const f of findings) byProvider.set(f.access.provider, [...(byProvider.get(f.access.provider) ?? []), f.access]);
+  return [...byProvider].map(([provider, accesses]) => ({ provider, roles: [], accesses }));
 }
 
 /** Each role's provider and target as one canonical key (two roles on one target grant the same access). */
