@@ -133,14 +133,21 @@ export interface AccessStore {
   /** The newest runs first. */
   listDriftRuns(limit: number): Promise<DriftRun[]>;
   /**
-   * The last run before `id` that compared (done, held or approved): its findings' keys, and whether
-   * it was held, so a finding or a hold is told to security once while it lasts.
+   * The last run before `id` that compared (done, held or approved): its findings' keys, those whose
+   * revocation failed, and whether it was held, so a finding, a failing revocation or a hold is told
+   * to security once while it lasts.
    */
-  previousDriftRun(id: number): Promise<{ keys: ReadonlySet<string>; held: boolean } | undefined>;
+  previousDriftRun(id: number): Promise<PreviousDriftRun | undefined>;
 
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
+}
+
+export interface PreviousDriftRun {
+  readonly keys: ReadonlySet<string>;
+  readonly failedKeys: ReadonlySet<string>;
+  readonly held: boolean;
 }
 
 /** What starts a drift run (see `claimDriftRun`). */

@@ -5,7 +5,7 @@ import type { LiveGrant } from '../../domain/drift';
 import type { DriftRun, ProviderResult, StoredFinding } from '../../domain/drift-run';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
-import type { DriftClaim, DriftRunRecord } from '../../ports/access-store';
+import type { DriftClaim, DriftRunRecord, PreviousDriftRun } from '../../ports/access-store';
 import type { StoreDatabase } from './open-database';
 import { accessRequests, auditEvents, driftRuns } from './schema';
 
@@ -84,7 +84,7 @@ export async function selectDriftRuns(db: Db, limit: number): Promise<DriftRun[]
   return rows.map(toDriftRun);
 }
 
-export async function selectPreviousDriftRun(db: Db, id: number): Promise<{ keys: ReadonlySet<string>; held: boolean } | undefined> {
+export async function selectPreviousDriftRun(db: Db, id: number): Promise<PreviousDriftRun | undefined> {
   const [row] = await db
     .select({ findings: driftRuns.findings, held: driftRuns.held })
     .from(driftRuns)
@@ -92,7 +92,12 @@ export async function selectPreviousDriftRun(db: Db, id: number): Promise<{ keys
     .orderBy(desc(driftRuns.id))
     .limit(1);
   if (!row) return undefined;
-  return { keys: new Set((row.findings as StoredFinding[]).map((f) => f.key)), held: row.held };
+  const findings = row.findings as StoredFinding[];
+  return {
+    keys: new Set(findings.map((f) => f.key)),
+    failedKeys: new Set(findings.flatMap((f) => (f.kind === 'unexpected' && f.outcome === 'revoke_failed' ? [f.key] : []))),
+    held: row.held,
+  };
 }
 
 export async function writeDriftRun(db: Db, id: number, record: DriftRunRecord): Promise<void> {

@@ -20,6 +20,7 @@ import type {
   DriftRunRecord,
   NotificationCursor,
   NotificationCursorUpdate,
+  PreviousDriftRun,
   RequestFilter,
   StoreTransaction,
 } from '../../ports/access-store';
@@ -374,7 +375,7 @@ export class DrizzleAccessStore implements AccessStore {
     return guard('listDriftRuns', () => selectDriftRuns(this.db, limit));
   }
 
-  previousDriftRun(id: number): Promise<{ keys: ReadonlySet<string>; held: boolean } | undefined> {
+  previousDriftRun(id: number): Promise<PreviousDriftRun | undefined> {
     return guard('previousDriftRun', () => selectPreviousDriftRun(this.db, id));
   }
 

@@ -185,7 +185,8 @@ export async function executeDriftRun(ctx: AppContext, runId: number, options: D
         } else {
           failed += 1;
           outcomes.set(f.key, { outcome: 'revoke_failed', error: result.error });
-          events.push({ action: 'drift_revocation_failed', actor: SYSTEM_ACTOR, data: { ...subject, error: result.error } });
+          // NB: retried every run; security hears the first failure, not one a quarter of an hour.
+          if (!previous?.failedKeys.has(f.key)) events.push({ action: 'drift_revocation_failed', actor: SYSTEM_ACTOR, data: { ...subject, error: result.error } });
           log.error({ provider: f.access.provider, role: f.access.role, principal: f.access.principal, error: result.error }, 'revoking access found without a grant failed');
         }
       }

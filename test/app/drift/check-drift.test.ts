@@ -212,6 +212,10 @@ describe.each(storeBackends)('drift reconciliation on a real PostgreSQL role, st
     expect(run).toMatchObject({ revoked: 0, revokeFailed: 1 });
     expect(run.findings[0]).toMatchObject({ principal: groupRole, outcome: 'revoke_failed' });
     expect((run.findings[0] as { error?: string }).error).toContain('is a group role (NOLOGIN)');
+    // And security hears of the failure once, though every run tries again
+    const again = checked(await checkDrift(h.ctx, { trigger: 'cli', origin: scheduler }));
+    expect(again).toMatchObject({ revokeFailed: 1 });
+    expect(await events('drift_revocation_failed')).toHaveLength(1);
   });
 
   it('holds a mass revocation when the grants table was emptied, until a member of security approves it', async () => {
