@@ -85,6 +85,22 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       const signed = checkpointText({ period: str(c.period), seq: Number(c.seq), hash: str(c.hash), signedAt: new Date(str(c.signedAt)), keyId: str(c.keyId), signature: str(c.signature) });
       return line(`Audit checkpoint signed on demand${actorVia} (check it with openssl alone: README, "Signed checkpoints"):\n${signed.trimEnd()}`);
     }
+    case 'drift_checked':
+      return driftCheckedLine(d);
+    case 'drift_grant_missing':
+      return line(
+        `Drift run ${str(d.run)}: request ${id} (${role} for ${who}) is live, but its access is missing at ${str(d.provider)}. ` +
+          'Someone removed it outside prod-access, or the provider lost it; the grant ends as planned.',
+      );
+    case 'drift_access_revoked':
+      return line(
+        `Drift run ${str(d.run)}: ${d.removed === false ? 'found already gone' : 'revoked'} ${role} for ${principalText(d)} at ${str(d.provider)}, access no live grant explained` +
+          `${d.approvedRun !== undefined ? ` (held run ${str(d.approvedRun)}, approved by ${event.actor}${actorVia})` : ''}`,
+      );
+    case 'drift_revocation_failed':
+      return line(`Drift run ${str(d.run)}: could not revoke ${role} for ${principalText(d)} at ${str(d.provider)}: ${str(d.error)}. Remove it by hand.`, { alert: true });
+    case 'drift_run_approved':
+      return line(`${event.actor}${actorVia} approved held drift run ${str(d.run)}: what it found without a live grant, and still is, is revoked (run ${str(d.approvalRun)})`);
     case 'approval_recorded':
     case 'revocation_started':
     case 'policy_activated':
@@ -93,6 +109,26 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
     default:
       return undefined;
   }
+}
+
+/** A drift run's line for the log; none for a run that found nothing new and was not held. */
+function driftCheckedLine(d: Record<string, unknown>): NoticeSummary | undefined {
+  const providers = (d.providers ?? {}) as Record<string, { error?: unknown }>;
+  const failed = Object.entries(providers).filter(([, r]) => r.error !== undefined);
+  const newOnes = Number(d.newUnexpected ?? 0) + Number(d.newMissing ?? 0);
+  if (newOnes === 0 && d.held !== true && failed.length === 0) return undefined;
+  const parts = [
+    `${str(d.unexpected)} access(es) without a live grant (${str(d.newUnexpected)} new)`,
+    `${str(d.missing)} live grant(s) missing at the provider (${str(d.newMissing)} new)`,
+    ...(d.held === true ? [`revocations held: ${str(d.heldReason)}`] : []),
+    ...failed.map(([kind, r]) => `${kind} could not list: ${str(r.error)}`),
+  ];
+  return { text: `Drift run ${str(d.run)}: ${parts.join('; ')}`, alert: false, tellRequester: false };
+}
+
+/** `pa_frank (frank@example.com)`, or the principal alone when nobody is mapped to it. */
+function principalText(d: Record<string, unknown>): string {
+  return d.person !== undefined && d.person !== d.principal ? `${str(d.principal)} (${str(d.person)})` : str(d.principal);
 }
 
 function str(value: unknown): string {

@@ -6,7 +6,11 @@ import { approveRequest } from '../app/approve-request';
 import { cancelRequest } from '../app/cancel-request';
 import { denyRequest } from '../app/deny-request';
 import { describeFailure, describeRevocationFailure, ProviderError, StoreError } from '../app/errors';
+import { approveDriftRun } from '../app/drift/approve-drift-run';
+import { checkDrift } from '../app/drift/check-drift';
 import { exportAuditLog } from '../app/export-audit-log';
+import { accessReport } from '../app/report/access-report';
+import { reportSummaryText } from '../app/report/report-summary-text';
 import { extendAccess } from '../app/extend-access';
 import { listAwaitingMyApproval, listLiveGrants, listMyRequests, showRequest } from '../app/list-requests';
 import type { CliOperator, Origin } from '../app/origin';
@@ -29,9 +33,12 @@ import { toPlainText, type RichText } from '../domain/rich-text';
 import { parseEmail, type Email } from '../domain/email';
 import { parseRequestId, type RequestId } from '../domain/request-id';
 import type { AccessRequest } from '../domain/access-request';
+import type { DriftRun } from '../domain/drift-run';
 import { formatDuration } from '../domain/duration';
 import { quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
+import { describeDriftRun, driftRunJson, driftRunRow } from './drift-format';
+import { csvHeader, csvRecord, textRecord, UTF8_BOM } from './report-format';
 import { cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
 
 export const EXIT_OK = 0;
@@ -105,6 +112,15 @@ const asHead = (value: string) => {
   return head;
 };
 
+const asRunId = (value: string): number => {
+  if (!/^[1-9][0-9]{0,15}$/.test(value)) throw new InvalidArgumentError(`${quoteInput(value, 20)} is not a drift run number (see \`prod-access drift runs\`).`);
+  return Number(value);
+};
+const asCount = (value: string): number => {
+  if (!/^[1-9][0-9]{0,5}$/.test(value)) throw new InvalidArgumentError(`${quoteInput(value, 20)} is not a count like 20.`);
+  return Number(value);
+};
+
 const asOption = () => new Option('--as <email>', 'who you are acting as (recorded in the audit log, next to your OS user)').argParser(asEmail).makeOptionMandatory();
 
 /**
@@ -162,6 +178,14 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
   const line = (text: RichText) => `${toPlainText(text)}\n`;
   const jsonLines = async (items: readonly Record<string, unknown>[]) => {
     for (const item of items) await io.out(`${JSON.stringify(item)}\n`);
+  };
+  /** Exit 1 when the run found drift, 3 when a provider could not be listed (the answer is incomplete). */
+  const exitOnDrift = async (run: DriftRun) => {
+    if (run.unexpected + run.missing > 0) {
+      throw new CliExit(EXIT_REFUSED, `drift found: ${run.unexpected} access(es) without a live grant, ${run.missing} live grant(s) missing at the provider`);
+    }
+    const failed = Object.entries(run.providers).flatMap(([kind, r]) => ('error' in r ? [kind] : []));
+    if (failed.length > 0) throw new CliExit(EXIT_FAILED, `no drift found, but ${failed.join(', ')} could not be listed`);
   };
 
   program
@@ -333,6 +357,79 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
       }
       await io.out(opts.json ? `${JSON.stringify(outcome.figures, null, 2)}\n` : `${outcome.text}\n`);
       io.err(`posted: recorded as a digest_published audit event${outcome.checkpoint ? ' with its signed checkpoint' : ', unsigned'}; the security channel gets it from the audit log\n`);
+    });
+
+  program
+    .command('report')
+    .description('for auditors: every request opened in a window, who asked and why, who decided and when, the grant window, how it ended, and the policy behind each decision')
+    .requiredOption('--since <date>', 'requests opened at or after this time (ISO 8601; a date alone is midnight UTC)', asDate)
+    .option('--until <date>', 'requests opened before this time (default: now)', asDate)
+    .addOption(new Option('--format <format>', 'text for people, json (one object per line), csv for a spreadsheet').choices(['text', 'json', 'csv']).default('text'))
+    .option('--no-bom', 'CSV without the UTF-8 byte order mark (Excel needs it to read accents right)')
+    .action(async (opts: { since: Date; until?: Date; format: 'text' | 'json' | 'csv'; bom: boolean }) => {
+      const { ctx } = await env.app();
+      const range = { since: opts.since, until: opts.until ?? ctx.clock.now() };
+      if (range.until.getTime() <= range.since.getTime()) throw new CliExit(EXIT_USAGE, `--until (${range.until.toISOString()}) must be after --since (${range.since.toISOString()})`);
+      if (opts.format === 'csv') await io.out(`${opts.bom ? UTF8_BOM : ''}${csvHeader()}`);
+      const summary = await accessReport(ctx.store, range, (entry) =>
+        io.out(opts.format === 'csv' ? csvRecord(entry) : opts.format === 'json' ? `${JSON.stringify(entry)}\n` : textRecord(entry)),
+      );
+      if (opts.format === 'text') await io.out(`${toPlainText(reportSummaryText(summary, range))}\n`);
+      io.err(`reported ${summary.requests} request${summary.requests === 1 ? '' : 's'} opened from ${range.since.toISOString()} to ${range.until.toISOString()}\n`);
+    });
+
+  const drift = program.command('drift').description('drift reconciliation: access at the providers compared with live grants');
+  drift
+    .command('check')
+    .description('compare what the providers list with the live grants now; alerts, and revokes where the policy says so, like the scheduled run (exit 1 when drift is found)')
+    .option('--dry-run', 'compare and print only: nothing is recorded, alerted or revoked')
+    .option('--json', 'the run as one JSON object')
+    .action(async (opts: { dryRun?: boolean; json?: boolean }) => {
+      const { ctx } = await env.app();
+      const result = await checkDrift(ctx, { trigger: 'cli', origin, dryRun: opts.dryRun === true });
+      if (result.status === 'busy') {
+        throw new CliExit(EXIT_FAILED, `drift run ${result.running.id} (started ${result.running.startedAt.toISOString()}) is in progress; nothing was checked. Try again when it is done.`);
+      }
+      if (result.status !== 'checked') throw new CliExit(EXIT_FAILED, 'the drift run did not start; try again');
+      await io.out(opts.json ? `${JSON.stringify(driftRunJson(result.run))}\n` : describeDriftRun(result.run, result.dryRun));
+      await exitOnDrift(result.run);
+    });
+  drift
+    .command('approve')
+    .description('revoke what a held run found without a live grant, and still is (members of the policy\'s security group)')
+    .argument('<run>', 'the held run, as `drift runs` lists it', asRunId)
+    .addOption(asOption())
+    .action(async (run: number, opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      const approval = await approveDriftRun(ctx, run, opts.as, origin);
+      if (!approval.ok) throw new CliExit(approval.refusal.code === 'busy' ? EXIT_FAILED : EXIT_REFUSED, `refused (${approval.refusal.code}): ${approval.refusal.message}`);
+      const done = approval.result.run;
+      await io.out(`drift run ${run} approved by ${opts.as}; run ${done.id} revoked ${done.revoked} access${done.revoked === 1 ? '' : 'es'}${done.revokeFailed > 0 ? `, ${done.revokeFailed} failed` : ''}\n`);
+      await io.out(describeDriftRun(done));
+      if (done.revokeFailed > 0) throw new CliExit(EXIT_FAILED, `${done.revokeFailed} revocation(s) failed; see above`);
+    });
+  drift
+    .command('runs')
+    .description('the latest drift runs, newest first')
+    .option('--limit <n>', 'how many (default 20)', asCount, 20)
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { limit: number; json?: boolean }) => {
+      const { ctx } = await env.app();
+      const runs = await ctx.store.listDriftRuns(opts.limit);
+      if (opts.json) return jsonLines(runs.map(driftRunJson));
+      if (runs.length === 0) return void (await io.out('no drift runs yet\n'));
+      await io.out(table([['RUN', 'TRIGGER', 'STARTED', 'STATE', 'LISTED', 'NO GRANT', 'MISSING', 'REVOKED', ''], ...runs.map(driftRunRow)]));
+    });
+  drift
+    .command('show')
+    .description('one drift run with its findings')
+    .argument('<run>', 'run number', asRunId)
+    .option('--json', 'as JSON')
+    .action(async (id: number, opts: { json?: boolean }) => {
+      const { ctx } = await env.app();
+      const run = await ctx.store.driftRun(id);
+      if (!run) throw new CliExit(EXIT_REFUSED, `There is no drift run ${id}.`);
+      await io.out(opts.json ? `${JSON.stringify(driftRunJson(run), null, 2)}\n` : describeDriftRun(run));
     });
 
   program

@@ -48,6 +48,8 @@ const envSchema = z.object({
   EXPIRY_NOTICE_MINUTES: z.coerce.number().int().min(1).max(1440).default(10),
   /** The Ed25519 private key (PEM, owner-only) that signs audit checkpoints; checked when it is used. */
   AUDIT_SIGNING_KEY_FILE: optionalText,
+  /** Where every audit event goes as one JSON line for a SIEM: unset or `-` stdout, `off` nowhere, else a file. */
+  AUDIT_LOG_FILE: optionalText,
   SLACK_BOT_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xoxb-'), { message: 'must be a bot token (xoxb-…)' }),
   SLACK_SIGNING_SECRET: optionalText,
   SLACK_APP_TOKEN: optionalText.refine((v) => v === undefined || v.startsWith('xapp-'), { message: 'must be an app-level token (xapp-…) with connections:write' }),
@@ -121,6 +123,8 @@ export interface Config {
   readonly work: { readonly grantMaxAttempts: number; readonly revocationAlertAfter: number; readonly expiryNoticeMinutes: number };
   /** Set when AUDIT_SIGNING_KEY_FILE is: the key that signs checkpoints (absolute path). */
   readonly auditSigningKeyFile?: string;
+  /** The SIEM lines (README, "SIEM"): to stdout (the default), a file, or off. */
+  readonly auditLog: { readonly to: 'stdout' } | { readonly to: 'file'; readonly path: string } | { readonly to: 'off' };
   /** Set when SLACK_BOT_TOKEN is. */
   readonly slack?: {
     readonly botToken: string;
@@ -199,6 +203,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): ConfigParse {
           }
         : {}),
       ...(teams ? { teams } : {}),
+      auditLog:
+        e.AUDIT_LOG_FILE === undefined || e.AUDIT_LOG_FILE === '-' ? { to: 'stdout' } : e.AUDIT_LOG_FILE === 'off' ? { to: 'off' } : { to: 'file', path: path.resolve(e.AUDIT_LOG_FILE) },
       work: { grantMaxAttempts: e.GRANT_MAX_ATTEMPTS, revocationAlertAfter: e.REVOCATION_ALERT_AFTER, expiryNoticeMinutes: e.EXPIRY_NOTICE_MINUTES },
     },
   };

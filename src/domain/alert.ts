@@ -7,8 +7,12 @@ import { formatDuration } from './duration';
  *   the revocation is still being retried.
  * - `grant_failed`: an approved request could not be granted and was given up (`failed`).
  * - `break_glass_unreviewed`: break-glass access got no after-the-fact review within its window.
+ * - `drift`: access found at a provider that no live grant explains (raised once per finding while it lasts).
+ * - `drift_held`: a drift run would have revoked too much at once and waits for a person.
+ * NB: the two drift kinds concern no request: until alerts get dedupe keys of their own, their
+ * `requestId` column holds the dedupe key (see `raiseDriftAlert`).
  */
-export const alertKinds = ['revocation_failing', 'grant_failed', 'break_glass_unreviewed'] as const;
+export const alertKinds = ['revocation_failing', 'grant_failed', 'break_glass_unreviewed', 'drift', 'drift_held'] as const;
 export type AlertKind = (typeof alertKinds)[number];
 
 export interface Alert {

@@ -25,6 +25,14 @@ export const auditActions = [
   'digest_published',
   /** A checkpoint signed on demand (`prod-access audit checkpoint`). */
   'checkpoint_signed',
+  // Drift reconciliation (README, "Drift reconciliation"): a run compared providers with live grants;
+  // a live grant's access was missing at its provider; access without a grant was revoked, or its
+  // revocation failed; a person approved a run the guard had held.
+  'drift_checked',
+  'drift_grant_missing',
+  'drift_access_revoked',
+  'drift_revocation_failed',
+  'drift_run_approved',
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 

@@ -4,6 +4,8 @@ import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
 import type { Checkpoint } from '../domain/checkpoint';
 import type { DigestFigures } from '../domain/digest';
 import type { Period } from '../domain/digest-schedule';
+import type { LiveGrant } from '../domain/drift';
+import type { DriftRun, DriftRunState, DriftRunTrigger, ProviderResult, StoredFinding } from '../domain/drift-run';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
 
@@ -126,6 +128,38 @@ export interface AccessStore {
    */
   recordChatDelivery(key: string, at: Date, forgetBefore: Date): Promise<boolean>;
 
+  /**
+   * Requests opened in [since, until), oldest first, with approvals and grant windows, in pages:
+   * `after` is the last request of the previous page. For `prod-access report`.
+   */
+  requestsOpenedBetween(range: { since: Date; until: Date }, after: { createdAt: Date; id: RequestId } | undefined, limit: number): Promise<AccessRequest[]>;
+  /** Every audit event about these requests, in `seq` order (their decisions, for reports). */
+  auditEventsOfRequests(ids: readonly RequestId[]): Promise<ChainedAuditEvent[]>;
+
+  /**
+   * Access the bot stands behind, for drift: grants whose request is `active` or `revoking` and whose
+   * revocation is not confirmed, and approved requests being granted.
+   */
+  liveGrants(): Promise<LiveGrant[]>;
+  /**
+   * Starts a drift run, leased to `owner` until `now + leaseMs`: `claimed` with its id; `busy` when
+   * another run holds a lease (one at a time across replicas and the CLI); `duplicate` when a run for
+   * the same `scheduledFor` tick exists already. Runs whose process died (`running`, lease lapsed)
+   * are marked `abandoned` first. One transaction under an advisory lock.
+   */
+  claimDriftRun(claim: DriftClaim): Promise<{ claimed: number } | { busy: { id: number; startedAt: Date } } | { duplicate: true }>;
+  /** Frees `owner`'s lease on run `id`; a run still `running` ends as `failed` (it stopped on an error). */
+  endDriftRun(id: number, owner: string, at: Date): Promise<void>;
+  driftRun(id: number): Promise<DriftRun | undefined>;
+  /** The newest runs first. */
+  listDriftRuns(limit: number): Promise<DriftRun[]>;
+  /**
+   * The last run before `id` that compared (done, held or approved): its findings' keys, those whose
+   * revocation failed, and whether it was held, so a finding, a failing revocation or a hold is told
+   * to security once while it lasts.
+   */
+  previousDriftRun(id: number): Promise<PreviousDriftRun | undefined>;
+
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -141,6 +175,39 @@ export interface PostedDigest extends Period {
 /** A checkpoint as stored, with its row id for messages. */
 export interface StoredCheckpoint extends Checkpoint {
   readonly id: number;
+}
+
+export interface PreviousDriftRun {
+  readonly keys: ReadonlySet<string>;
+  readonly failedKeys: ReadonlySet<string>;
+  readonly held: boolean;
+}
+
+/** What starts a drift run (see `claimDriftRun`). */
+export interface DriftClaim {
+  readonly trigger: DriftRunTrigger;
+  /** The cron tick it runs for; a tick is run once. */
+  readonly scheduledFor?: Date;
+  /** For an approval: the held run it carries out. */
+  readonly approvesRun?: number;
+  readonly owner: string;
+  readonly now: Date;
+  readonly leaseMs: number;
+}
+
+/** What a drift run found and did, written when it has compared (and again after its revocations). */
+export interface DriftRunRecord {
+  readonly state: Exclude<DriftRunState, 'running' | 'abandoned'>;
+  readonly finishedAt: Date;
+  readonly listed: number;
+  readonly unexpected: number;
+  readonly missing: number;
+  readonly revoked: number;
+  readonly revokeFailed: number;
+  readonly held: boolean;
+  readonly heldReason?: string;
+  readonly providers: Readonly<Record<string, ProviderResult>>;
+  readonly findings: readonly StoredFinding[];
 }
 
 /** An approved request claimed for granting by `claimDueGrants`. */
@@ -229,6 +296,12 @@ export interface StoreTransaction {
   leaseGrant(id: RequestId, owner: string, until: Date): Promise<void>;
   /** Records an alert; false (and nothing written) when one of its kind was raised for the request already. */
   raiseAlert(alert: Alert, at: Date): Promise<boolean>;
+  /** Writes what drift run `id` found and did. */
+  recordDriftRun(id: number, record: DriftRunRecord): Promise<void>;
+  /** Reads drift run `id` and locks its row until the transaction ends. */
+  lockDriftRun(id: number): Promise<DriftRun | undefined>;
+  /** Marks a `held` run `approved` by `by`; false (nothing written) when it is not held (any more). */
+  approveDriftRun(id: number, by: Email, osUser: string | undefined, at: Date): Promise<boolean>;
   /**
    * Claims `digest.period` for posting: true when this call recorded it, false when it was posted
    * already (by another replica, or before a restart). A concurrent claim waits for the first to

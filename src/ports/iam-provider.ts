@@ -21,6 +21,8 @@ export interface ProviderAccess {
   readonly role: string;
   /** The provider's own principal id (Identity Center user id, `user:<e-mail>`, Entra object id, login role). */
   readonly principal: string;
+  /** The person this principal belongs to, when the provider can tell (a login mapped in `identities`). */
+  readonly person?: Email;
   /** The request that made it, when the provider records it (GCP binding title, Azure justification). */
   readonly requestId?: RequestId;
   /** The provider's own end of this access, when it has one. */
@@ -82,6 +84,12 @@ export interface IamProvider {
   extend?(spec: GrantSpec): Promise<void>;
   /** The access the bot made that exists at the provider now, for the given roles (drift reconciliation). */
   listGranted?(roles: readonly { readonly role: string; readonly target: Readonly<Record<string, string>> }[]): Promise<readonly ProviderAccess[]>;
+  /**
+   * Removes access that `listGranted` reported and no live grant explains (drift), by the provider's
+   * own principal: there is no request, and perhaps no person, to build a `GrantSpec` from. `target`
+   * is the role's. Idempotent like `revoke`. Providers without it only alert about drift.
+   */
+  revokeFound?(access: ProviderAccess, target: Readonly<Record<string, string>>): Promise<{ removed: boolean }>;
   /** Ends connections and timers. */
   close?(): Promise<void>;
 }

@@ -10,6 +10,7 @@ import type { Origin } from '../app/origin';
 import { defaultWorkSettings } from '../app/work-settings';
 import type { Config } from '../config/env';
 import { PolicyFile } from '../config/policy-file';
+import { personOfPrincipal } from '../domain/drift';
 import { parsePolicy, principalFor, type LoadedPolicy } from '../domain/policy';
 import type { AccessStore } from '../ports/access-store';
 import type { PolicySource } from '../ports/policy-source';
@@ -73,6 +74,7 @@ export async function openApp(config: Config, logger: Logger, options: OpenAppOp
   const postgres = new PostgresIamProvider({
     env: options.env,
     resolveLogin: (who) => principalFor(currentPolicy().policy, who, 'postgres'),
+    resolvePerson: (login) => personOfPrincipal(currentPolicy().policy.identities, 'postgres', login),
     onConnectionError: (err) => logger.warn({ err, provider: 'postgres' }, 'idle admin connection failed; the next call reconnects'),
   });
   let clouds: IamProvider[] = [];

@@ -5,11 +5,13 @@ import type { Config } from '../config/env';
 import type { Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import type { IdGenerator } from '../ports/id-generator';
+import { DriftScheduler } from '../scheduler/drift-scheduler';
 import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
 import { openApp, type OpenedApp } from './open-app';
 import { LogNotifier } from '../adapters/notify/log/log-notifier';
+import { fileSink, SiemNotifier, streamSink } from '../adapters/notify/siem/siem-notifier';
 import { enforcePolicy } from '../app/enforce-policy';
 import { SLACK_EVENTS_PATH, SlackAdapter } from '../adapters/chat/slack/slack-adapter';
 import type { TeamsAdapter } from '../adapters/chat/teams/teams-adapter';
@@ -73,6 +75,7 @@ export async function startService(config: Config, logger: Logger, options: Star
   const closers: (() => Promise<void>)[] = [() => app.close(), async () => void (await app.ctx.store.releaseLeasesOf([app.ctx.work.instance]))];
   let engine: RevocationEngine | undefined;
   let digests: DigestScheduler | undefined;
+  let drift: DriftScheduler | undefined;
   const close = async () => {
     // NB: the engine stops first, so no sweep runs against a closing database.
     await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
@@ -89,6 +92,7 @@ export async function startService(config: Config, logger: Logger, options: Star
       onInForce: async () => {
         digests?.reschedule();
         await enforceAndLog(app, logger);
+        await drift?.refresh();
       },
       onRefused: async (errors, sha) => {
         await recordPolicyRefusal(deps, sha ?? '', errors, policyFile.current().sha256, origin, config.policyFile);
@@ -119,8 +123,11 @@ export async function startService(config: Config, logger: Logger, options: Star
     // NB: the log notifier runs with or without chat, so alerts reach the log (and any log pipeline)
     // even when a platform is down or the policy names no security channel. Each platform has its
     // own notifier (and delivery position): an outage of one holds up nothing on the other.
+    const siem = await openSiemNotifier(config);
+    if (siem) closers.push(() => siem.close());
     const notifiers = [
       new LogNotifier(logger.child({ component: 'notices' })),
+      ...(siem ? [siem] : []),
       ...(slack ? [new ChatNotifier(app.ctx, slack)] : []),
       ...(teams ? [new ChatNotifier(app.ctx, teams)] : []),
     ];
@@ -138,6 +145,10 @@ export async function startService(config: Config, logger: Logger, options: Star
     closers.push(() => digestScheduler.stop());
     await digestScheduler.start();
     stopIfAsked();
+    // NB: drift reconciliation on the policy's schedule; it follows policy changes (onInForce above).
+    drift = new DriftScheduler(app.ctx);
+    await drift.start();
+    closers.push(() => drift?.stop() ?? Promise.resolve());
 
     const http = new HttpServer(app.ctx, logger);
     if (slack?.requestListener) http.mount(SLACK_EVENTS_PATH, slack.requestListener);
@@ -203,6 +214,18 @@ async function loadSigner(file: string, logger: Logger): Promise<CheckpointSigne
     return signer;
   } catch (error) {
     throw new StartupError(error instanceof Error ? error.message : String(error), { cause: error });
+  }
+}
+
+/** The SIEM lines' notifier for AUDIT_LOG_FILE: stdout, a file, or none. */
+async function openSiemNotifier(config: Config): Promise<SiemNotifier | undefined> {
+  const to = config.auditLog;
+  if (to.to === 'off') return undefined;
+  if (to.to === 'stdout') return new SiemNotifier(streamSink(process.stdout));
+  try {
+    return new SiemNotifier(await fileSink(to.path));
+  } catch (error) {
+    throw new StartupError(`AUDIT_LOG_FILE ${to.path} cannot be opened for appending (${(error as NodeJS.ErrnoException).code ?? String(error)})`, { cause: error });
   }
 }
 

@@ -97,4 +97,11 @@ describe('loadConfig', () => {
       expect(loadConfig({ TEAMS_ANONYMOUS: 'false' })).toMatchObject({ ok: true, config: {} });
     });
   });
+
+  it('sends the SIEM lines to stdout unless AUDIT_LOG_FILE names a file, or is off', () => {
+    expect(loadConfig({})).toMatchObject({ ok: true, config: { auditLog: { to: 'stdout' } } });
+    expect(loadConfig({ AUDIT_LOG_FILE: '-' })).toMatchObject({ ok: true, config: { auditLog: { to: 'stdout' } } });
+    expect(loadConfig({ AUDIT_LOG_FILE: 'off' })).toMatchObject({ ok: true, config: { auditLog: { to: 'off' } } });
+    expect(loadConfig({ AUDIT_LOG_FILE: '/var/log/prod-access/audit.jsonl' })).toMatchObject({ ok: true, config: { auditLog: { to: 'file', path: '/var/log/prod-access/audit.jsonl' } } });
+  });
 });

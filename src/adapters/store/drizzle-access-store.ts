@@ -12,14 +12,19 @@ import type { Alert } from '../../domain/alert';
 import type { Checkpoint } from '../../domain/checkpoint';
 import type { DigestFigures } from '../../domain/digest';
 import type { Period } from '../../domain/digest-schedule';
+import type { LiveGrant } from '../../domain/drift';
+import type { DriftRun } from '../../domain/drift-run';
 import type {
   AccessStore,
   AuditStateGap,
   ClaimedGrant,
   ClaimedRevocation,
+  DriftClaim,
+  DriftRunRecord,
   NotificationCursor,
   NotificationCursorUpdate,
   PostedDigest,
+  PreviousDriftRun,
   RequestFilter,
   StoredCheckpoint,
   StoreTransaction,
@@ -34,6 +39,18 @@ import {
   selectLatestDigestUntil,
   selectPostedDigest,
 } from './digest-queries';
+import {
+  claimDriftRun,
+  endDriftRun,
+  markDriftRunApproved,
+  selectAuditEventsOfRequests,
+  selectDriftRun,
+  selectDriftRuns,
+  selectLiveGrants,
+  selectPreviousDriftRun,
+  selectRequestsOpenedBetween,
+  writeDriftRun,
+} from './drift-store';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
 import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
@@ -374,6 +391,38 @@ export class DrizzleAccessStore implements AccessStore {
     });
   }
 
+  requestsOpenedBetween(range: { since: Date; until: Date }, after: { createdAt: Date; id: RequestId } | undefined, limit: number): Promise<AccessRequest[]> {
+    return guard('requestsOpenedBetween', () => selectRequestsOpenedBetween(this.db, range, after, limit, (rows) => withDetails(this.db, rows)));
+  }
+
+  auditEventsOfRequests(ids: readonly RequestId[]): Promise<ChainedAuditEvent[]> {
+    return guard('auditEventsOfRequests', () => selectAuditEventsOfRequests(this.db, ids));
+  }
+
+  liveGrants(): Promise<LiveGrant[]> {
+    return guard('liveGrants', () => selectLiveGrants(this.db));
+  }
+
+  claimDriftRun(claim: DriftClaim): Promise<{ claimed: number } | { busy: { id: number; startedAt: Date } } | { duplicate: true }> {
+    return guard('claimDriftRun', () => claimDriftRun(this.db, claim));
+  }
+
+  endDriftRun(id: number, owner: string, at: Date): Promise<void> {
+    return guard('endDriftRun', () => endDriftRun(this.db, id, owner, at));
+  }
+
+  driftRun(id: number): Promise<DriftRun | undefined> {
+    return guard('driftRun', () => selectDriftRun(this.db, id));
+  }
+
+  listDriftRuns(limit: number): Promise<DriftRun[]> {
+    return guard('listDriftRuns', () => selectDriftRuns(this.db, limit));
+  }
+
+  previousDriftRun(id: number): Promise<PreviousDriftRun | undefined> {
+    return guard('previousDriftRun', () => selectPreviousDriftRun(this.db, id));
+  }
+
   ping(): Promise<void> {
     return guard('ping', async () => {
       await this.db.execute(sql`SELECT 1`);
@@ -478,6 +527,18 @@ class DrizzleStoreTransaction implements StoreTransaction {
 
   recordCheckpoint(checkpoint: Checkpoint): Promise<number> {
     return guard('recordCheckpoint', () => insertCheckpoint(this.tx, checkpoint));
+  }
+
+  recordDriftRun(id: number, record: DriftRunRecord): Promise<void> {
+    return guard('recordDriftRun', () => writeDriftRun(this.tx, id, record));
+  }
+
+  lockDriftRun(id: number): Promise<DriftRun | undefined> {
+    return guard('lockDriftRun', () => selectDriftRun(this.tx, id, true));
+  }
+
+  approveDriftRun(id: number, by: Email, osUser: string | undefined, at: Date): Promise<boolean> {
+    return guard('approveDriftRun', () => markDriftRunApproved(this.tx, id, by, osUser, at));
   }
 
   claimExpiryNotices(now: Date, until: Date, limit: number): Promise<RequestId[]> {

@@ -17,6 +17,7 @@ import {
 } from 'drizzle-orm/pg-core';
 import { endCauses, requestKinds, requestStates } from '../../domain/access-request';
 import { alertKinds } from '../../domain/alert';
+import { driftRunStates, driftRunTriggers } from '../../domain/drift-run';
 
 // NB: every instant is a timestamptz read back as a Date; the store writes millisecond Dates, so
 // values round-trip exactly (the audit hash covers `occurredAt.toISOString()`).
@@ -26,6 +27,8 @@ export const requestState = pgEnum('request_state', requestStates);
 export const requestKind = pgEnum('request_kind', requestKinds);
 export const endCause = pgEnum('end_cause', endCauses);
 export const alertKind = pgEnum('alert_kind', alertKinds);
+export const driftRunState = pgEnum('drift_run_state', driftRunStates);
+export const driftRunTrigger = pgEnum('drift_run_trigger', driftRunTriggers);
 
 export const accessRequests = pgTable(
   'access_requests',
@@ -137,7 +140,12 @@ export const auditEvents = pgTable(
     prevHash: char('prev_hash', { length: 64 }).notNull(),
     hash: char('hash', { length: 64 }).notNull().unique('audit_events_hash_unique'),
   },
-  (t) => [check('audit_events_seq_positive', sql`${t.seq} >= 1`), index('audit_events_occurred_at_idx').on(t.occurredAt)],
+  (t) => [
+    check('audit_events_seq_positive', sql`${t.seq} >= 1`),
+    index('audit_events_occurred_at_idx').on(t.occurredAt),
+    // NB: `prod-access report` reads each reported request's decisions by request id.
+    index('audit_events_request_id_idx').on(t.requestId),
+  ],
 );
 
 export const policies = pgTable('policies', {
@@ -299,3 +307,41 @@ export const checkpoints = pgTable('checkpoints', {
   /** Base64 Ed25519 signature over the checkpoint's canonical message (domain/checkpoint.ts). */
   signature: text('signature').notNull(),
 });
+
+/**
+ * Drift reconciliation runs: when each ran, what the providers listed, what was found and revoked,
+ * and whether the guard held its revocations for a person (who approved, and when). A run is leased
+ * while it works, so one replica (or one `drift check`) runs at a time; `scheduled_for` is unique, so
+ * one cron tick is run once however many replicas see it.
+ */
+export const driftRuns = pgTable(
+  'drift_runs',
+  {
+    id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
+    trigger: driftRunTrigger('trigger').notNull(),
+    /** The cron tick this run is for (null when run on demand). */
+    scheduledFor: instant('scheduled_for').unique('drift_runs_scheduled_for_unique'),
+    state: driftRunState('state').notNull(),
+    startedAt: instant('started_at').notNull(),
+    finishedAt: instant('finished_at'),
+    leaseOwner: text('lease_owner'),
+    leaseUntil: instant('lease_until'),
+    listed: integer('listed').notNull().default(0),
+    unexpected: integer('unexpected').notNull().default(0),
+    missing: integer('missing').notNull().default(0),
+    revoked: integer('revoked').notNull().default(0),
+    revokeFailed: integer('revoke_failed').notNull().default(0),
+    held: boolean('held').notNull().default(false),
+    heldReason: text('held_reason'),
+    /** For a run made by an approval: the held run it carries out. */
+    approvesRun: bigint('approves_run', { mode: 'number' }),
+    approvedBy: text('approved_by'),
+    approvedAt: instant('approved_at'),
+    approvedOsUser: text('approved_os_user'),
+    /** Per provider kind: `{ listed }` or `{ error }`. */
+    providers: jsonb('providers').$type<Record<string, unknown>>().notNull().default({}),
+    /** The findings, as `drift show` prints them (see drift-run.ts). */
+    findings: jsonb('findings').$type<unknown[]>().notNull().default([]),
+  },
+  (t) => [index('drift_runs_started_at_idx').on(t.startedAt)],
+);

@@ -12,6 +12,8 @@ export type ChatCommand =
   | { readonly kind: 'help' }
   | { readonly kind: 'roles' }
   | { readonly kind: 'list' }
+  /** Last week's access report, for members of the policy's security group. */
+  | { readonly kind: 'report' }
   | { readonly kind: 'status'; readonly id: RequestId }
   | { readonly kind: 'request'; readonly role: string; readonly duration: string; readonly ticket: string; readonly reason: string; readonly breakGlass: boolean }
   | { readonly kind: 'extend'; readonly id: RequestId; readonly duration: string; readonly reason: string }
@@ -32,6 +34,7 @@ export const CHAT_USAGE: RichText = joinRich([
   say`${code('/prod-access revoke <id>')} give access back early`,
   say`${code('/prod-access cancel <id>')} withdraw a pending request`,
   say`${code('/prod-access list')}, ${code('/prod-access status <id>')}, ${code('/prod-access roles')}, ${code('/prod-access help')}`,
+  say`${code('/prod-access report')} last week's access report (security group)`,
 ]);
 
 /** A refusal's next step as a chat command: "Type `/prod-access roles` to see the roles you may request." */
@@ -59,6 +62,9 @@ export function parseChatCommand(text: string): ChatCommandParse {
       return { ok: true, command: { kind: 'roles' } };
     case 'list':
       return { ok: true, command: { kind: 'list' } };
+    case 'report':
+      if (words.length > 1) return usage(say`${code('report')} takes nothing more: ${code('/prod-access report')} sums up the last 7 days; for any window use ${code('prod-access report --since <date>')} on the CLI.`);
+      return { ok: true, command: { kind: 'report' } };
     case 'status':
     case 'revoke':
     case 'cancel': {

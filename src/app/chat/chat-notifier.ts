@@ -39,6 +39,10 @@ const SECURITY_EVENTS = new Set([
   'break_glass_reviewed',
   'digest_published',
   'checkpoint_signed',
+  'drift_grant_missing',
+  'drift_access_revoked',
+  'drift_revocation_failed',
+  'drift_run_approved',
 ]);
 
 /**

@@ -12,6 +12,7 @@ import { listMyRequests, showRequest } from '../list-requests';
 import type { Origin } from '../origin';
 import type { Outcome } from '../outcome';
 import { requestAccess } from '../request-access';
+import { lastWeekReport } from '../report/last-week-report';
 import { revokeAccess } from '../revoke-access';
 import { cancelText, extensionOpenedText, openedText, revokeText } from '../outcome-text';
 import { CHAT_USAGE, chatRefusalText, type ChatCommand } from './chat-command';
@@ -70,6 +71,8 @@ async function run(ctx: AppContext, actor: ChatActor, command: Exclude<ChatComma
       if (mine.length === 0) return { ok: true, text: say`You have no requests yet. ${code('/prod-access roles')} lists what you can ask for.` };
       return { ok: true, text: joinRich(mine.map(describeLine)) };
     }
+    case 'report':
+      return lastWeekReport(ctx, actor.email);
     case 'status': {
       const request = await showRequest(ctx, command.id);
       // NB: the same answer for "no such request" and "not yours to see", so ids cannot be probed.

@@ -5,7 +5,9 @@ import { ChatNotifier } from '../../../src/app/chat/chat-notifier';
 import type { ChatPlatform, MessageRef, PersonMessage } from '../../../src/app/chat/chat-platform';
 import { denyRequest } from '../../../src/app/deny-request';
 import { dispatchNotices } from '../../../src/app/dispatch-notices';
+import { checkDrift } from '../../../src/app/drift/check-drift';
 import { requestAccess } from '../../../src/app/request-access';
+import type { RequestId } from '../../../src/domain/request-id';
 import type { Email } from '../../../src/domain/email';
 import { email } from '../../../src/domain/email';
 import { cliOrigin, createHarness, examplePolicyText, type Harness } from '../../support/app-harness';
@@ -134,5 +136,19 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
       ['prod-readonly', 'C0DBTEAM'],
       ['sandbox-admin', 'C0APPROVALS'],
     ]);
+  });
+
+  it('posts drift findings, which concern no request, to the security channel as alerts', async () => {
+    // Given frank holds prod-readonly at the local provider with no grant (recorded behind the bot's back)
+    const prodReadonly = h.ctx.policy.current().policy.roles.get('prod-readonly');
+    if (!prodReadonly) throw new Error('the example policy has prod-readonly');
+    await h.local.grant({ requestId: 'ZZZZZZZZ' as RequestId, role: 'prod-readonly', principal: email('frank@example.com'), provider: 'local', target: prodReadonly.target, expiresAt: h.clock.now() });
+
+    // When drift is checked and notices are delivered
+    await checkDrift(h.ctx, { trigger: 'cli', origin: cliOrigin });
+    await deliver();
+
+    // Then security sees the alert, naming the access
+    expect(platform.security).toEqual([{ text: expect.stringContaining('access without a live grant: prod-readonly for frank@example.com at local'), alert: true }]);
   });
 });

@@ -1,7 +1,8 @@
 import canonicalize from 'canonicalize';
 import { and, eq } from 'drizzle-orm';
 import type { Clock } from '../../../ports/clock';
-import type { GrantSpec, IamProvider } from '../../../ports/iam-provider';
+import { parseEmail } from '../../../domain/email';
+import type { GrantSpec, IamProvider, ProviderAccess } from '../../../ports/iam-provider';
 import type { StoreDatabase } from '../../store/open-database';
 import { localIamMemberships } from '../../store/schema';
 
@@ -35,6 +36,28 @@ export class LocalIamProvider implements IamProvider {
           eq(localIamMemberships.targetKey, targetKey(spec.target)),
         ),
       )
+      .returning({ principal: localIamMemberships.principal });
+    return { removed: removed.length > 0 };
+  }
+
+  /** The memberships of each role's target, as drift reconciliation compares them with live grants. */
+  async listGranted(roles: readonly { readonly role: string; readonly target: Readonly<Record<string, string>> }[]): Promise<readonly ProviderAccess[]> {
+    const rows = await this.db.select().from(localIamMemberships);
+    return roles.flatMap(({ role, target }) => {
+      const key = targetKey(target);
+      return rows
+        .filter((r) => r.role === role && r.targetKey === key)
+        .map((r) => {
+          const person = parseEmail(r.principal);
+          return { role, principal: r.principal, ...(person ? { person } : {}), detail: `local membership of ${r.principal} in ${role} ${key}, recorded ${r.grantedAt.toISOString()}` };
+        });
+    });
+  }
+
+  async revokeFound(access: ProviderAccess, target: Readonly<Record<string, string>>): Promise<{ removed: boolean }> {
+    const removed = await this.db
+      .delete(localIamMemberships)
+      .where(and(eq(localIamMemberships.principal, access.principal), eq(localIamMemberships.role, access.role), eq(localIamMemberships.targetKey, targetKey(target))))
       .returning({ principal: localIamMemberships.principal });
     return { removed: removed.length > 0 };
   }

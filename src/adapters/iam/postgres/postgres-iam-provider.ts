@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { ProviderError } from '../../../app/errors';
 import type { Email } from '../../../domain/email';
-import type { GrantSpec, IamProvider } from '../../../ports/iam-provider';
+import type { GrantSpec, IamProvider, ProviderAccess } from '../../../ports/iam-provider';
 import { isConnectionFailure, sqlState } from '../../store/open-database';
 
 const KIND = 'postgres';
@@ -25,6 +25,8 @@ export interface PostgresIamProviderOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** The person's OWN login role for a verified e-mail; `undefined` when they have none. Never a shared account. */
   readonly resolveLogin: (principal: Email) => string | undefined;
+  /** The person whose own login this is (the reverse of `resolveLogin`), for drift findings; absent: nobody is named. */
+  readonly resolvePerson?: (login: string) => Email | undefined;
   /** Connection timeout per admin connection (default 10 s). */
   readonly connectTimeoutMs?: number;
   /** Statement timeout on admin connections (default 30 s), so a GRANT stuck behind a lock fails instead of hanging. */
@@ -46,7 +48,7 @@ interface PostgresTarget {
  *
  * NB: PostgreSQL role membership has NO expiry (`VALID UNTIL` only limits a role's password, not
  * what it is a member of), so `spec.expiresAt` cannot be enforced here: the bot's scheduler calling
- * `revoke` is what ends access, and `listMemberships` lets a reconciliation job find leftovers.
+ * `revoke` is what ends access, and `listGranted` lets drift reconciliation find leftovers.
  *
  * Needs PostgreSQL 14 or later (`pg_terminate_backend(pid, timeout)`), and an admin role that can
  * grant the roles (superuser, or CREATEROLE / ADMIN OPTION) and signal the logins' backends
@@ -83,25 +85,60 @@ export class PostgresIamProvider implements IamProvider {
   async revoke(spec: GrantSpec): Promise<{ removed: boolean }> {
     const target = this.target(spec.target);
     const login = this.login(spec.principal);
+    return this.withClient(target.url, `revoking "${target.role}" from "${login}"`, (client) => this.removeMembership(client, target.role, login));
+  }
+
+  /**
+   * The direct members of each role's target that are not the admin connection's own role, each as
+   * access of that policy role, with the person `resolvePerson` names for the login (drift input).
+   * Roles on the same database and role are read once. NB: PostgreSQL does not record who granted a
+   * membership for what, so every member is listed, a DBA's own grants and group roles included:
+   * whatever no live grant explains is drift for the caller to judge.
+   */
+  async listGranted(roles: readonly { readonly role: string; readonly target: Readonly<Record<string, string>> }[]): Promise<readonly ProviderAccess[]> {
+    const byTarget = new Map<string, { target: PostgresTarget; roles: string[] }>();
+    for (const entry of roles) {
+      const target = this.target(entry.target);
+      const key = `${target.url}\u0000${target.role}`;
+      const group = byTarget.get(key);
+      if (group) group.roles.push(entry.role);
+      else byTarget.set(key, { target, roles: [entry.role] });
+    }
+    const found: ProviderAccess[] = [];
+    for (const { target, roles: names } of byTarget.values()) {
+      const members = await this.withClient(target.url, `listing members of "${target.role}"`, (client) => this.members(client, target.role));
+      for (const member of members) {
+        if (member.is_admin) continue;
+        // NB: only a login is a person's: the bot never grants to a group role, so none can be explained by a grant.
+        const person = member.rolcanlogin ? this.options.resolvePerson?.(member.member) : undefined;
+        const detail = member.rolcanlogin
+          ? `login "${member.member}" is a member of database role "${target.role}"`
+          : `group role "${member.member}" (NOLOGIN: every member of it) is a member of database role "${target.role}"`;
+        for (const role of names) found.push({ role, principal: member.member, ...(person !== undefined ? { person } : {}), detail });
+      }
+    }
+    return found;
+  }
+
+  /**
+   * Removes a membership `listGranted` reported, by login name, and ends that login's sessions, as
+   * `revoke` does. Refuses what is not a person's own login: the admin connection's role, a
+   * superuser, or a group role (NOLOGIN), whose membership a person removes by hand.
+   */
+  async revokeFound(access: ProviderAccess, rawTarget: Readonly<Record<string, string>>): Promise<{ removed: boolean }> {
+    const target = this.target(rawTarget);
+    const login = access.principal;
+    if (!ROLE_NAME.test(login)) throw new ProviderError('refused', KIND, `the listed member is not a role name prod-access handles (${ROLE_NAME.source}); remove it by hand`);
     return this.withClient(target.url, `revoking "${target.role}" from "${login}"`, async (client) => {
       const found = await this.loginRole(client, login);
-      if (found === undefined) return { removed: false };
-      assertPersonalLogin(found, login);
-      const removed = await isMember(client, target.role, login);
-      if (removed) {
-        await client.query(`REVOKE ${pg.escapeIdentifier(target.role)} FROM ${pg.escapeIdentifier(login)}`);
-        if (await isMember(client, target.role, login)) {
-          throw new ProviderError(
-            'refused',
-            KIND,
-            `"${login}" is still a member of "${target.role}" after REVOKE (granted by another role?); remove it by hand`,
-          );
-        }
+      if (found !== undefined && !found.rolcanlogin && !found.rolsuper && !found.is_admin) {
+        throw new ProviderError(
+          'refused',
+          KIND,
+          `"${login}" is a group role (NOLOGIN), not a person's login: prod-access does not remove it; run REVOKE ${pg.escapeIdentifier(target.role)} FROM ${pg.escapeIdentifier(login)} by hand if it should go`,
+        );
       }
-      // NB: even when nothing was removed: a retry after a REVOKE that succeeded but whose session
-      // cleanup failed must still end the sessions.
-      await terminateSessions(client, login);
-      return { removed };
+      return this.removeMembership(client, target.role, login);
     });
   }
 
@@ -112,21 +149,7 @@ export class PostgresIamProvider implements IamProvider {
    */
   async listMemberships(target: Readonly<Record<string, string>>): Promise<readonly string[]> {
     const parsed = this.target(target);
-    return this.withClient(parsed.url, `listing members of "${parsed.role}"`, async (client) => {
-      if ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [parsed.role])).rowCount === 0) {
-        throw new ProviderError('misconfigured', KIND, `role "${parsed.role}" does not exist in the database`);
-      }
-      const rows = await client.query<{ member: string }>(
-        `SELECT u.rolname AS member
-           FROM pg_auth_members m
-           JOIN pg_roles r ON r.oid = m.roleid
-           JOIN pg_roles u ON u.oid = m.member
-          WHERE r.rolname = $1
-          ORDER BY u.rolname`,
-        [parsed.role],
-      );
-      return [...new Set(rows.rows.map((r) => r.member))];
-    });
+    return this.withClient(parsed.url, `listing members of "${parsed.role}"`, async (client) => (await this.members(client, parsed.role)).map((m) => m.member));
   }
 
   /** Ends every admin connection pool. */
@@ -134,6 +157,42 @@ export class PostgresIamProvider implements IamProvider {
     const pools = [...this.pools.values()];
     this.pools.clear();
     await Promise.all(pools.map((pool) => pool.end()));
+  }
+
+  /** REVOKE (when a member) and end the login's sessions; the shared end of `revoke` and `revokeFound`. */
+  private async removeMembership(client: pg.PoolClient, role: string, login: string): Promise<{ removed: boolean }> {
+    const found = await this.loginRole(client, login);
+    if (found === undefined) return { removed: false };
+    assertPersonalLogin(found, login);
+    const removed = await isMember(client, role, login);
+    if (removed) {
+      await client.query(`REVOKE ${pg.escapeIdentifier(role)} FROM ${pg.escapeIdentifier(login)}`);
+      if (await isMember(client, role, login)) {
+        throw new ProviderError('refused', KIND, `"${login}" is still a member of "${role}" after REVOKE (granted by another role?); remove it by hand`);
+      }
+    }
+    // NB: even when nothing was removed: a retry after a REVOKE that succeeded but whose session
+    // cleanup failed must still end the sessions.
+    await terminateSessions(client, login);
+    return { removed };
+  }
+
+  /** The direct members of `role` (one row each, sorted), whether each can log in, and which is the admin connection's own. */
+  private async members(client: pg.PoolClient, role: string): Promise<{ member: string; rolcanlogin: boolean; is_admin: boolean }[]> {
+    if ((await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role])).rowCount === 0) {
+      throw new ProviderError('misconfigured', KIND, `role "${role}" does not exist in the database`);
+    }
+    // NB: DISTINCT: from PostgreSQL 16 one member can hold a role through several grantors (one row each).
+    const rows = await client.query<{ member: string; rolcanlogin: boolean; is_admin: boolean }>(
+      `SELECT DISTINCT u.rolname AS member, u.rolcanlogin, u.rolname = current_user AS is_admin
+         FROM pg_auth_members m
+         JOIN pg_roles r ON r.oid = m.roleid
+         JOIN pg_roles u ON u.oid = m.member
+        WHERE r.rolname = $1
+        ORDER BY u.rolname`,
+      [role],
+    );
+    return rows.rows;
   }
 
   private target(target: Readonly<Record<string, string>>): PostgresTarget {

@@ -320,6 +320,75 @@ describe('PostgresIamProvider', () => {
     });
   });
 
+  describe('listGranted and revokeFound (drift)', () => {
+    const personOf = (login: string) => [...loginByPrincipal].find(([, l]) => l === login)?.[0] as Email | undefined;
+    let listing: PostgresIamProvider;
+    beforeAll(() => {
+      listing = new PostgresIamProvider({ env, resolveLogin: (principal) => loginByPrincipal.get(principal), resolvePerson: personOf, connectTimeoutMs: 5_000 });
+    });
+    afterAll(async () => {
+      await listing.close();
+    });
+
+    it('lists every member as access of each policy role on that target, naming the person, but not the admin connection itself', async () => {
+      // Given dave granted by the bot, a group role and the admin's own role made members by hand
+      await provider.grant(aSpec(dave));
+      await admin.query(`GRANT ${pg.escapeIdentifier(roles.readonly)} TO ${pg.escapeIdentifier(roles.group)}`);
+      await admin.query(`GRANT ${pg.escapeIdentifier(roles.readonly)} TO CURRENT_USER`);
+      try {
+        // When two policy roles on the same target are listed
+        const found = await listing.listGranted([
+          { role: 'prod-db-readonly', target },
+          { role: 'also-readonly', target },
+        ]);
+
+        // Then each member is listed once per policy role, dave with his address
+        expect(found).toEqual([
+          { role: 'prod-db-readonly', principal: logins.dave, person: dave, detail: `login "${logins.dave}" is a member of database role "${roles.readonly}"` },
+          { role: 'also-readonly', principal: logins.dave, person: dave, detail: `login "${logins.dave}" is a member of database role "${roles.readonly}"` },
+          { role: 'prod-db-readonly', principal: roles.group, detail: `group role "${roles.group}" (NOLOGIN: every member of it) is a member of database role "${roles.readonly}"` },
+          { role: 'also-readonly', principal: roles.group, detail: `group role "${roles.group}" (NOLOGIN: every member of it) is a member of database role "${roles.readonly}"` },
+        ]);
+      } finally {
+        await admin.query(`REVOKE ${pg.escapeIdentifier(roles.readonly)} FROM CURRENT_USER`);
+        await admin.query(`REVOKE ${pg.escapeIdentifier(roles.readonly)} FROM ${pg.escapeIdentifier(roles.group)}`);
+        await provider.revoke(aSpec(dave));
+      }
+    });
+
+    it('revokes a listed membership by login and ends its open sessions; a repeat removes nothing', async () => {
+      // Given erin's login was made a member by hand and has a session open
+      await admin.query(`GRANT ${pg.escapeIdentifier(roles.readonly)} TO ${pg.escapeIdentifier(logins.erin)}`);
+      const session = await connectAs(logins.erin);
+      const [access] = (await listing.listGranted([{ role: 'prod-db-readonly', target }])).filter((a) => a.principal === logins.erin);
+      if (!access) throw new Error('erin was not listed');
+
+      // When what was listed is revoked
+      const result = await listing.revokeFound(access, target);
+
+      // Then the membership is gone, the session ended, and a repeat says nothing was there
+      expect(result).toEqual({ removed: true });
+      expect(await membersOf(roles.readonly)).toEqual([]);
+      await expect(session.query('SELECT 1')).rejects.toThrow();
+      expect(await listing.revokeFound(access, target)).toEqual({ removed: false });
+    });
+
+    it('refuses to revoke a group role or a superuser, saying what to do', async () => {
+      await admin.query(`GRANT ${pg.escapeIdentifier(roles.readonly)} TO ${pg.escapeIdentifier(roles.group)}`);
+      try {
+        const group = await rejection(listing.revokeFound({ role: 'prod-db-readonly', principal: roles.group, detail: '' }, target));
+        expect(group).toBeInstanceOf(ProviderError);
+        expect(group).toMatchObject({ code: 'refused' });
+        expect((group as Error).message).toContain(`"${roles.group}" is a group role (NOLOGIN), not a person's login`);
+        expect(await membersOf(roles.readonly)).toEqual([roles.group]);
+        const superuser = await rejection(listing.revokeFound({ role: 'prod-db-readonly', principal: 'postgres', detail: '' }, target));
+        expect(superuser).toMatchObject({ code: 'misconfigured' });
+      } finally {
+        await admin.query(`REVOKE ${pg.escapeIdentifier(roles.readonly)} FROM ${pg.escapeIdentifier(roles.group)}`);
+      }
+    });
+  });
+
   describe('names that are not plain role names', () => {
     const evil = ['prod"; DROP TABLE x; --', 'a b', "Robert'); --", 'Prod_Readonly', `${'a'.repeat(64)}`, 'naïve', ''];
 
