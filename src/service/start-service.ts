@@ -5,6 +5,7 @@ import type { Config } from '../config/env';
 import type { Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import type { IdGenerator } from '../ports/id-generator';
+import { AnomalyDetector } from '../scheduler/anomaly-detector';
 import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
@@ -56,8 +57,10 @@ export async function startService(config: Config, logger: Logger, options: Star
   // revoking: a clean stop leaves nothing for the next start to take for a crash.
   const closers: (() => Promise<void>)[] = [() => app.close(), async () => void (await app.ctx.store.releaseLeasesOf([app.ctx.work.instance]))];
   let engine: RevocationEngine | undefined;
+  let detector: AnomalyDetector | undefined;
   const close = async () => {
-    // NB: the engine stops first, so no sweep runs against a closing database.
+    // NB: the engine and the detector stop first, so no sweep or pass runs against a closing database.
+    await detector?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the anomaly detector'));
     await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
     for (const closer of closers.reverse()) await closer().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
   };
@@ -95,8 +98,12 @@ export async function startService(config: Config, logger: Logger, options: Star
     stopIfAsked();
     await started.start();
     stopIfAsked();
+    detector = new AnomalyDetector(app.ctx);
+    await detector.start();
+    const detecting = detector;
     notify = () => {
       started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
+      detecting.trigger();
     };
 
     const http = new HttpServer(app.ctx, logger);
