@@ -34,6 +34,23 @@ export const failureAlerts = ['grantFailed', 'breakGlassUnreviewed'] as const;
 export const alertRules = [...anomalyRules, ...failureAlerts] as const;
 export type AlertRule = (typeof alertRules)[number];
 
+/** A few words naming each kind of alert, for titles and lists. */
+export const alertTitles: { readonly [R in AlertRule]: string } = {
+  offHours: 'Outside business hours',
+  breakGlass: 'Break-glass used',
+  firstGrant: 'First grant of a role',
+  requestSpike: 'Request spike',
+  ticketReuse: 'Ticket reused',
+  maxDuration: 'Maximum durations, again and again',
+  rubberStamp: 'Rubber-stamp approvals',
+  reciprocal: 'Reciprocal approvals',
+  overdueGrant: 'Grant live past its expiry',
+  revocationFailing: 'Revocation failing',
+  drift: 'Access without a grant (drift)',
+  grantFailed: 'Grant failed',
+  breakGlassUnreviewed: 'Break-glass not reviewed',
+};
+
 /**
  * Something security should hear about, as a rule (or a failure) found it, before it is stored.
  * `key` says which occurrence this is: the same anomaly found again (by another replica, after a

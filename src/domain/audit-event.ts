@@ -19,6 +19,7 @@ export const auditActions = [
   'access_expiring_soon',
   'grant_shortened',
   'alert_raised',
+  'alert_acknowledged',
   'policy_activated',
   'policy_rejected',
 ] as const;
