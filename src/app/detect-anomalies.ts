@@ -1,7 +1,7 @@
 import type { AccessRequest } from '../domain/access-request';
 import type { Alert } from '../domain/alert';
 import { findAnomalies } from '../domain/anomalies/find-anomalies';
-import { byOpening, personRole, type Decided, type DetectionContext, type DetectionHistory } from '../domain/anomalies/history';
+import { byOpening, emptyHistory, personRole, type Decided, type Decision, type DetectionContext, type DetectionHistory, type Opening } from '../domain/anomalies/history';
 import type { ChainedAuditEvent } from '../domain/audit-event';
 import type { DetectionRules } from '../domain/detection-policy';
 import { parseEmail, type Email } from '../domain/email';
@@ -82,12 +82,10 @@ async function detectFromState(ctx: AppContext): Promise<{ findings: number; rai
   if (!rules.overdueGrant.enabled && !rules.revocationFailing.enabled) return { findings: 0, raised: [] };
   const now = ctx.clock.now();
   const liveGrants = await ctx.store.liveGrantsNeedingAttention(new Date(now.getTime() - rules.overdueGrant.grace * 60_000));
-  const history: DetectionHistory = { ...EMPTY_HISTORY, liveGrants };
+  const history: DetectionHistory = { ...emptyHistory, liveGrants };
   const found = findAnomalies(history, rules, { now, policy: loaded.policy, revocationAlertAfter: ctx.work.revocationAlertAfter });
   return { findings: found.length, raised: await raiseAnomalies(ctx, found, origin) };
 }
-
-const EMPTY_HISTORY: DetectionHistory = { opened: [], granted: [], decided: [], requests: new Map(), recentRequests: new Map(), firstGrants: new Map(), liveGrants: [] };
 
 /**
  * What the rules need around a batch of events: the requests the events name, and each enabled
@@ -108,18 +106,18 @@ async function loadHistory(ctx: AppContext, events: readonly ChainedAuditEvent[]
     }
   }
   const focusIds = [...new Set([...opened, ...granted, ...decided.map((d) => d.requestId)])];
-  const requests = new Map<RequestId, AccessRequest>();
-  const keep = (list: readonly AccessRequest[]) => {
-    for (const request of list) requests.set(request.id, request);
-  };
-  if (focusIds.length === 0) return { ...EMPTY_HISTORY, opened, granted, decided };
-  keep(await ctx.store.listRequests({ ids: focusIds, limit: focusIds.length }));
+  if (focusIds.length === 0) return { ...emptyHistory, opened, granted, decided };
+  const requests = new Map<RequestId, AccessRequest>((await ctx.store.listRequests({ ids: focusIds, limit: focusIds.length })).map((r) => [r.id, r]));
 
   const openedAccess = opened.flatMap((id) => {
     const request = requests.get(id);
     return request && request.kind === 'access' ? [request] : [];
   });
-  const recentRequests = new Map<Email, AccessRequest[]>();
+  const openings = new Map<RequestId, Opening>();
+  const keep = (list: readonly Opening[]) => {
+    for (const opening of list) openings.set(opening.id, opening);
+  };
+  const recentOpenings = new Map<Email, Opening[]>();
   if (openedAccess.length > 0) {
     const times = openedAccess.map((r) => r.createdAt.getTime());
     const [first, last] = [Math.min(...times), Math.max(...times)];
@@ -136,13 +134,13 @@ async function loadHistory(ctx: AppContext, events: readonly ChainedAuditEvent[]
       for (const r of openedAccess) firstOf.set(r.requester, Math.min(firstOf.get(r.requester) ?? Infinity, r.createdAt.getTime()));
       const before = await ctx.store.accessRequestsBefore([...firstOf].map(([person, at]) => ({ person, before: new Date(at) })), rules.maxDuration.lastRequests);
       const fromFirst = await ctx.store.accessRequestsOpened({ requesters: people }, new Date(first - 1), until);
-      for (const request of [...before, ...fromFirst]) {
-        const list = recentRequests.get(request.requester) ?? [];
-        if (!list.some((r) => r.id === request.id)) list.push(request);
-        recentRequests.set(request.requester, list);
+      const seen = new Set<RequestId>();
+      for (const opening of [...before, ...fromFirst]) {
+        if (seen.has(opening.id)) continue;
+        seen.add(opening.id);
+        recentOpenings.set(opening.requester, [...(recentOpenings.get(opening.requester) ?? []), opening]);
       }
-      for (const list of recentRequests.values()) list.sort(byOpening);
-      keep([...before, ...fromFirst]);
+      for (const list of recentOpenings.values()) list.sort(byOpening);
     }
   }
 
@@ -155,6 +153,7 @@ async function loadHistory(ctx: AppContext, events: readonly ChainedAuditEvent[]
     for (const first of await ctx.store.firstGrantsOf(pairs)) firstGrants.set(personRole(first.person, first.role), first.requestId);
   }
 
+  let decisions: Decision[] = [];
   const windows = [rules.rubberStamp.enabled ? rules.rubberStamp.window : 0, rules.reciprocal.enabled ? rules.reciprocal.window : 0];
   const decisionWindow = Math.max(...windows);
   if (decided.length > 0 && decisionWindow > 0) {
@@ -169,8 +168,8 @@ async function loadHistory(ctx: AppContext, events: readonly ChainedAuditEvent[]
         const requester = requests.get(d.requestId)?.requester;
         return requester ? [d.by, requester] : [d.by];
       }))];
-      keep(await ctx.store.requestsDecidedBy(people, new Date(Math.min(...times) - decisionWindow * 60_000), new Date(Math.max(...times))));
+      decisions = await ctx.store.decisionsBy(people, new Date(Math.min(...times) - decisionWindow * 60_000), new Date(Math.max(...times)));
     }
   }
-  return { opened, granted, decided, requests, recentRequests, firstGrants, liveGrants: [] };
+  return { opened, granted, decided, requests, openings: [...openings.values()], recentOpenings, decisions, firstGrants, liveGrants: [] };
 }

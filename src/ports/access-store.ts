@@ -1,6 +1,6 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
 import type { Alert, Finding } from '../domain/alert';
-import type { LiveGrant } from '../domain/anomalies/history';
+import type { Decision, LiveGrant, Opening } from '../domain/anomalies/history';
 import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
@@ -126,13 +126,13 @@ export interface AccessStore {
   // The anomaly rules' history (see `DetectionHistory`): each a range or index scan, never the whole table.
   /**
    * Access requests opened in (`since`, `until`] by any of `requesters`, for any of `roles`, or with
-   * any of `tickets` (compared without case), with approvals, denial and grant; oldest first.
+   * any of `tickets` (compared without case): the facts of each opening, oldest first.
    */
-  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<AccessRequest[]>;
-  /** For each person, their last `count` access requests opened before `before`, with details. */
-  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<AccessRequest[]>;
-  /** Requests any of `people` approved, reviewed or denied in (`since`, `until`], with details. */
-  requestsDecidedBy(people: readonly Email[], since: Date, until: Date): Promise<AccessRequest[]>;
+  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<Opening[]>;
+  /** For each person, their last `count` access requests opened before `before`. */
+  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<Opening[]>;
+  /** Every approval, review and denial any of `people` made in (`since`, `until`], oldest first. */
+  decisionsBy(people: readonly Email[], since: Date, until: Date): Promise<Decision[]>;
   /** For each (person, role), the request of that person's first grant of that role, if any. */
   firstGrantsOf(pairs: readonly { readonly person: Email; readonly role: string }[]): Promise<{ person: Email; role: string; requestId: RequestId }[]>;
   /** Live grants (active or revoking) that expired before `expiredBefore`, or whose revocation has failed. */

@@ -11,6 +11,7 @@ import type { RequestId } from '../../src/domain/request-id';
 import { chatOrigin, cliOrigin, createHarness, examplePolicyText, queryRows, type Harness } from '../support/app-harness';
 import { activeGrant, alice, dave, value } from '../support/revocation-fixtures';
 import { storeBackends } from '../support/test-database';
+import { completeHistory } from '../domain/anomaly-history';
 
 const frank = email('frank@example.com');
 const bob = email('bob@example.com');
@@ -210,21 +211,7 @@ describe.each(storeBackends)('the anomaly detection pass on $name', ({ open }) =
     const pass = await detectAnomalies(h.ctx, 'replica-a', { batchSize: 4 });
 
     // Then it raised exactly what the rules find over the complete history
-    const all = await h.ctx.store.listRequests({ limit: 100 });
-    const complete = {
-      opened: all.map((r) => r.id),
-      granted: all.filter((r) => r.grant).map((r) => r.id),
-      decided: all.flatMap((r) => r.approvals.map((a) => ({ by: a.approver, requestId: r.id }))),
-      requests: new Map(all.map((r) => [r.id, r])),
-      recentRequests: new Map([dave, frank].map((p) => [p, all.filter((r) => r.requester === p).sort((a, b) => a.createdAt.getTime() - b.createdAt.getTime())])),
-      firstGrants: new Map(
-        [dave, frank].map((p) => {
-          const first = all.filter((r) => r.requester === p && r.grant).sort((a, b) => (a.grant?.grantedAt.getTime() ?? 0) - (b.grant?.grantedAt.getTime() ?? 0))[0];
-          return [`${p}\nprod-readonly`, first?.id as RequestId];
-        }),
-      ),
-      liveGrants: [],
-    };
+    const complete = completeHistory(await h.ctx.store.listRequests({ limit: 100 }));
     const expected = findAnomalies(complete, h.ctx.policy.current().policy.detection.rules, { now: h.clock.now(), policy: h.ctx.policy.current().policy, revocationAlertAfter: 3 });
     expect(pass.raised.map((a) => a.key).sort()).toEqual(expected.map((f) => f.key).sort());
     expect(expected.map((f) => f.rule)).toEqual(expect.arrayContaining(['requestSpike', 'ticketReuse', 'maxDuration', 'firstGrant']));

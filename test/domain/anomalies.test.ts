@@ -2,7 +2,7 @@ import type { AccessRequest, Approval } from '../../src/domain/access-request';
 import { breakGlass } from '../../src/domain/anomalies/break-glass';
 import { findAnomalies, ruleFinding } from '../../src/domain/anomalies/find-anomalies';
 import { firstGrant } from '../../src/domain/anomalies/first-grant';
-import { byOpening, personRole, windowStart, type DetectionContext, type DetectionHistory, type LiveGrant } from '../../src/domain/anomalies/history';
+import { windowStart, type DetectionContext, type DetectionHistory, type LiveGrant } from '../../src/domain/anomalies/history';
 import { maxDuration } from '../../src/domain/anomalies/max-duration';
 import { offHours } from '../../src/domain/anomalies/off-hours';
 import { overdueGrant } from '../../src/domain/anomalies/overdue-grant';
@@ -16,6 +16,7 @@ import type { Minutes } from '../../src/domain/duration';
 import { email, type Email } from '../../src/domain/email';
 import type { Policy } from '../../src/domain/policy';
 import type { RequestId } from '../../src/domain/request-id';
+import { completeHistory } from './anomaly-history';
 import { loadPolicy, POLICY_YAML } from './fixtures';
 
 const dave = email('dave@example.com');
@@ -66,25 +67,8 @@ function approvedBy(request: AccessRequest, approver: Email, secondsLater: numbe
  * last pass) unless `focus` says otherwise; the complete history is loaded.
  */
 function historyOf(requests: readonly AccessRequest[], focus: Partial<Pick<DetectionHistory, 'opened' | 'granted' | 'decided'>> = {}, liveGrants: readonly LiveGrant[] = []): DetectionHistory {
-  const sorted = [...requests].sort(byOpening);
-  const recent = new Map<Email, AccessRequest[]>();
-  for (const r of sorted) recent.set(r.requester, [...(recent.get(r.requester) ?? []), r]);
-  const firstGrants = new Map<string, RequestId>();
-  for (const r of [...sorted].filter((x) => x.grant).sort((a, b) => (a.grant?.grantedAt.getTime() ?? 0) - (b.grant?.grantedAt.getTime() ?? 0))) {
-    const key = personRole(r.requester, r.role);
-    if (!firstGrants.has(key)) firstGrants.set(key, r.id);
-  }
-  return {
-    opened: focus.opened ?? sorted.map((r) => r.id),
-    granted: focus.granted ?? sorted.filter((r) => r.grant).map((r) => r.id),
-    decided: focus.decided ?? sorted.flatMap((r) => [...r.approvals.map((a) => ({ by: a.approver, requestId: r.id })), ...(r.denial ? [{ by: r.denial.by, requestId: r.id }] : [])]),
-    requests: new Map(sorted.map((r) => [r.id, r])),
-    recentRequests: recent,
-    firstGrants,
-    liveGrants,
-  };
+  return { ...completeHistory(requests), ...focus, liveGrants };
 }
-
 const base = loadPolicy();
 const context = (policy: Policy = base.policy, now: Date = at(0)): DetectionContext => ({ now, policy, revocationAlertAfter: 3 });
 const withDetection = (yaml: string) => loadPolicy(`${POLICY_YAML}\ndetection:\n  rules:\n${yaml}`).policy;

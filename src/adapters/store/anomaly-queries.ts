@@ -1,7 +1,7 @@
 import { and, desc, eq, inArray, isNull, sql, type SQL } from 'drizzle-orm';
-import type { AccessRequest } from '../../domain/access-request';
 import type { Alert, Finding } from '../../domain/alert';
-import type { LiveGrant } from '../../domain/anomalies/history';
+import type { Decision, LiveGrant, Opening } from '../../domain/anomalies/history';
+import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
 import type { StoreDatabase } from './open-database';
@@ -16,7 +16,7 @@ import { accessRequests, alertMessages, alerts } from './schema';
 type AlertRow = typeof alerts.$inferSelect;
 type RequestRow = typeof accessRequests.$inferSelect;
 /** Maps request rows to requests with approvals, denial and grant (the store's own mapper). */
-export type WithDetails = (db: StoreDatabase, rows: readonly RequestRow[]) => Promise<AccessRequest[]>;
+export type WithDetails = (db: StoreDatabase, rows: readonly RequestRow[]) => Promise<import('../../domain/access-request').AccessRequest[]>;
 
 const DEFAULT_ALERT_LIMIT = 50;
 
@@ -99,66 +99,93 @@ export async function insertAlertMessage(db: StoreDatabase, platform: string, id
   await db.insert(alertMessages).values({ platform, alertId: id, channel: ref.channel, messageId: ref.messageId, postedAt: at }).onConflictDoNothing();
 }
 
+// NB: the window rules need only these facts of a request, read in one statement without its
+// approvals and grant: the windows can hold thousands of requests.
+const OPENING = sql.raw('r.id, r.kind, r.requester, r.role, r.ticket, r.duration_minutes, r.created_at');
+
+interface OpeningRow {
+  id: string;
+  kind: 'access' | 'extension';
+  requester: string;
+  role: string;
+  ticket: string;
+  duration_minutes: number | string;
+  created_at: string | Date;
+}
+
+function toOpening(row: OpeningRow): Opening {
+  return {
+    id: row.id as RequestId,
+    kind: row.kind,
+    requester: row.requester as Email,
+    role: row.role,
+    ticket: row.ticket,
+    duration: Number(row.duration_minutes) as Minutes,
+    createdAt: new Date(row.created_at),
+  };
+}
+
+const rowsOf = <T>(result: unknown): T[] => (result as { rows: T[] }).rows;
+
 export async function selectAccessRequestsOpened(
   db: StoreDatabase,
-  withDetails: WithDetails,
   match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] },
   since: Date,
   until: Date,
-): Promise<AccessRequest[]> {
+): Promise<Opening[]> {
   const any: SQL[] = [];
   // NB: each condition has its index ((requester|role|upper(ticket)), created_at); the planner ORs them.
-  if (match.requesters?.length) any.push(inArray(accessRequests.requester, [...new Set(match.requesters)]));
-  if (match.roles?.length) any.push(inArray(accessRequests.role, [...new Set(match.roles)]));
-  if (match.tickets?.length) any.push(sql`upper(${accessRequests.ticket}) IN ${[...new Set(match.tickets.map((t) => t.trim().toUpperCase()))]}`);
+  if (match.requesters?.length) any.push(sql`r.requester IN ${[...new Set(match.requesters)]}`);
+  if (match.roles?.length) any.push(sql`r.role IN ${[...new Set(match.roles)]}`);
+  if (match.tickets?.length) any.push(sql`upper(r.ticket) IN ${[...new Set(match.tickets.map((t) => t.trim().toUpperCase()))]}`);
   if (any.length === 0) return [];
-  const rows = await db
-    .select()
-    .from(accessRequests)
-    .where(and(eq(accessRequests.kind, 'access'), sql`${accessRequests.createdAt} > ${since.toISOString()}::timestamptz`, sql`${accessRequests.createdAt} <= ${until.toISOString()}::timestamptz`, sql`(${sql.join(any, sql` OR `)})`))
-    .orderBy(accessRequests.createdAt, accessRequests.id);
-  return withDetails(db, rows);
+  const result = await db.execute(sql`
+    SELECT ${OPENING} FROM access_requests r
+    WHERE r.kind = 'access' AND r.created_at > ${since.toISOString()}::timestamptz AND r.created_at <= ${until.toISOString()}::timestamptz
+      AND (${sql.join(any, sql` OR `)})
+    ORDER BY r.created_at, r.id`);
+  return rowsOf<OpeningRow>(result).map(toOpening);
 }
 
-export async function selectAccessRequestsBefore(
-  db: StoreDatabase,
-  withDetails: WithDetails,
-  people: readonly { readonly person: Email; readonly before: Date }[],
-  count: number,
-): Promise<AccessRequest[]> {
+export async function selectAccessRequestsBefore(db: StoreDatabase, people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<Opening[]> {
   if (people.length === 0 || count <= 0) return [];
   const pairs = JSON.stringify(people.map((p) => ({ person: p.person, before: p.before.toISOString() })));
   // NB: one index scan backwards per person (requester, created_at), however long their history.
   const result = await db.execute(sql`
-    SELECT r.id FROM jsonb_to_recordset(${pairs}::jsonb) AS p(person text, before timestamptz)
+    SELECT ${OPENING} FROM jsonb_to_recordset(${pairs}::jsonb) AS p(person text, before timestamptz)
     CROSS JOIN LATERAL (
-      SELECT id FROM access_requests
+      SELECT * FROM access_requests
       WHERE requester = p.person AND kind = 'access' AND created_at < p.before
       ORDER BY created_at DESC, id DESC
       LIMIT ${Math.floor(count)}
-    ) r`);
-  const ids = (result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id);
-  if (ids.length === 0) return [];
-  const rows = await db.select().from(accessRequests).where(inArray(accessRequests.id, ids)).orderBy(accessRequests.createdAt, accessRequests.id);
-  return withDetails(db, rows);
+    ) r
+    ORDER BY r.created_at, r.id`);
+  return rowsOf<OpeningRow>(result).map(toOpening);
 }
 
-export async function selectRequestsDecidedBy(db: StoreDatabase, withDetails: WithDetails, people: readonly Email[], since: Date, until: Date): Promise<AccessRequest[]> {
+export async function selectDecisions(db: StoreDatabase, people: readonly Email[], since: Date, until: Date): Promise<Decision[]> {
   if (people.length === 0) return [];
   const who = [...new Set(people)];
   const from = since.toISOString();
   const to = until.toISOString();
   // NB: approvals by (approver, approved_at), denials by (denied_by, denied_at): two range scans.
+  // Each approval finds its request by primary key; the LIMIT keeps it a probe per approval (as a
+  // plain join the planner hashes the whole requests table for a few hundred rows).
   const result = await db.execute(sql`
-    SELECT request_id AS id FROM approvals
-      WHERE approver IN ${who} AND approved_at > ${from}::timestamptz AND approved_at <= ${to}::timestamptz
-    UNION
-    SELECT id FROM access_requests
-      WHERE denied_by IN ${who} AND denied_at > ${from}::timestamptz AND denied_at <= ${to}::timestamptz`);
-  const ids = (result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id);
-  if (ids.length === 0) return [];
-  const rows = await db.select().from(accessRequests).where(inArray(accessRequests.id, ids)).orderBy(accessRequests.createdAt, accessRequests.id);
-  return withDetails(db, rows);
+    SELECT a.approver AS by, a.approved_at AS at, true AS approved, ${OPENING}
+      FROM approvals a CROSS JOIN LATERAL (SELECT * FROM access_requests WHERE id = a.request_id LIMIT 1) r
+      WHERE a.approver IN ${who} AND a.approved_at > ${from}::timestamptz AND a.approved_at <= ${to}::timestamptz
+    UNION ALL
+    SELECT r.denied_by, r.denied_at, false, ${OPENING}
+      FROM access_requests r
+      WHERE r.denied_by IN ${who} AND r.denied_at > ${from}::timestamptz AND r.denied_at <= ${to}::timestamptz
+    ORDER BY at, id`);
+  return rowsOf<OpeningRow & { by: string; at: string | Date; approved: boolean }>(result).map((row) => ({
+    by: row.by as Email,
+    at: new Date(row.at),
+    approved: row.approved,
+    request: toOpening(row),
+  }));
 }
 
 export async function selectFirstGrants(

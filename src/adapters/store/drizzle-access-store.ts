@@ -9,7 +9,7 @@ import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
 import type { Alert, Finding } from '../../domain/alert';
-import type { LiveGrant } from '../../domain/anomalies/history';
+import type { Decision, LiveGrant, Opening } from '../../domain/anomalies/history';
 import type {
   AccessStore,
   AuditStateGap,
@@ -31,7 +31,7 @@ import {
   selectFirstGrants,
   selectLiveGrantsNeedingAttention,
   selectRaisedKeys,
-  selectRequestsDecidedBy,
+  selectDecisions,
   setAcknowledged,
 } from './anomaly-queries';
 import { asStoreFailure, type StoreDatabase } from './open-database';
@@ -279,12 +279,15 @@ export class DrizzleAccessStore implements AccessStore {
 
   startNotificationCursor(notifier: string, since: Date): Promise<void> {
     return guard('startNotificationCursor', async () => {
+      // NB: the NOT EXISTS keeps the look-up off every later call; OFFSET 0 keeps min(seq) a range
+      // scan of the recent events by time (as a "first by seq" plan it walks the whole log).
       await this.db.execute(sql`
         INSERT INTO notification_cursors (notifier, last_seq)
-        VALUES (${notifier}, COALESCE(
-          (SELECT min(seq) - 1 FROM audit_events WHERE occurred_at >= ${instantParam(since)}),
+        SELECT ${notifier}, COALESCE(
+          (SELECT min(seq) - 1 FROM (SELECT seq FROM audit_events WHERE occurred_at >= ${instantParam(since)} OFFSET 0) recent),
           (SELECT max(seq) FROM audit_events),
-          0))
+          0)
+        WHERE NOT EXISTS (SELECT 1 FROM notification_cursors WHERE notifier = ${notifier})
         ON CONFLICT (notifier) DO NOTHING`);
     });
   }
@@ -377,16 +380,16 @@ export class DrizzleAccessStore implements AccessStore {
     return guard('recordAlertMessage', () => insertAlertMessage(this.db, platform, id, ref, at));
   }
 
-  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<AccessRequest[]> {
-    return guard('accessRequestsOpened', () => selectAccessRequestsOpened(this.db, withDetails, match, since, until));
+  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<Opening[]> {
+    return guard('accessRequestsOpened', () => selectAccessRequestsOpened(this.db, match, since, until));
   }
 
-  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<AccessRequest[]> {
-    return guard('accessRequestsBefore', () => selectAccessRequestsBefore(this.db, withDetails, people, count));
+  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<Opening[]> {
+    return guard('accessRequestsBefore', () => selectAccessRequestsBefore(this.db, people, count));
   }
 
-  requestsDecidedBy(people: readonly Email[], since: Date, until: Date): Promise<AccessRequest[]> {
-    return guard('requestsDecidedBy', () => selectRequestsDecidedBy(this.db, withDetails, people, since, until));
+  decisionsBy(people: readonly Email[], since: Date, until: Date): Promise<Decision[]> {
+    return guard('decisionsBy', () => selectDecisions(this.db, people, since, until));
   }
 
   firstGrantsOf(pairs: readonly { readonly person: Email; readonly role: string }[]): Promise<{ person: Email; role: string; requestId: RequestId }[]> {

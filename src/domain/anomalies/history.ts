@@ -10,6 +10,17 @@ export interface Decided {
   readonly requestId: RequestId;
 }
 
+/** What the window rules know of a request: who opened it, when, for what, how long, which ticket. */
+export type Opening = Pick<AccessRequest, 'id' | 'kind' | 'requester' | 'role' | 'ticket' | 'duration' | 'createdAt'>;
+
+/** One decision a person made on a request: an approval (or break-glass review), or a denial. */
+export interface Decision {
+  readonly by: Email;
+  readonly at: Date;
+  readonly approved: boolean;
+  readonly request: Opening;
+}
+
 /** A live grant (active, or being revoked) as the revocation scheduler sees it. */
 export interface LiveGrant {
   /** The request, `active` or `revoking`, with its grant window. */
@@ -22,12 +33,15 @@ export interface LiveGrant {
 /**
  * What the anomaly rules look at: what is new since the last pass (the points at which event rules
  * are evaluated) and the history around it. The loader guarantees, for every point:
- * - `requests` holds every access request opened in each window rule's window before it that
- *   shares its person, role or ticket (spikes, ticket reuse), and every request the deciding person
- *   or the requester decided in the window (rubber stamps, reciprocal approvals), each with its
- *   approvals, denial and grant. Extra requests do no harm: the rules filter by time.
- * - `recentRequests` holds, per person who opened a request, all of their access requests from
- *   `maxDuration.lastRequests` before the first one opened up to the last, oldest first.
+ * - `requests` holds the requests the new events name, with approvals, denial and grant;
+ * - `openings` holds every access request opened in each window rule's window before a request
+ *   opened, that shares its person, role or ticket (spikes, ticket reuse). Extra ones do no harm:
+ *   the rules filter by time;
+ * - `recentOpenings` holds, per person who opened a request, all of their access requests from
+ *   `maxDuration.lastRequests` before the first one opened up to the last, oldest first;
+ * - `decisions` holds every decision made in the decision rules' window before a new decision by
+ *   the person who made it and by the requester they decided for (rubber stamps, reciprocity),
+ *   the new decisions included;
  * - `firstGrants` holds, per person and role granted, the request of that person's first grant of
  *   that role ever (see `personRole`).
  * Rules evaluate only at these points and only on facts that never change once written (when a
@@ -42,11 +56,26 @@ export interface DetectionHistory {
   /** Approvals, reviews and denials recorded since the last pass. */
   readonly decided: readonly Decided[];
   readonly requests: ReadonlyMap<RequestId, AccessRequest>;
-  readonly recentRequests: ReadonlyMap<Email, readonly AccessRequest[]>;
+  readonly openings: readonly Opening[];
+  readonly recentOpenings: ReadonlyMap<Email, readonly Opening[]>;
+  readonly decisions: readonly Decision[];
   readonly firstGrants: ReadonlyMap<string, RequestId>;
   /** Live grants at `now` that are past their expiry or whose revocation has failed: state rules. */
   readonly liveGrants: readonly LiveGrant[];
 }
+
+/** Nothing new and no history: what a pass starts from. */
+export const emptyHistory: DetectionHistory = {
+  opened: [],
+  granted: [],
+  decided: [],
+  requests: new Map(),
+  openings: [],
+  recentOpenings: new Map(),
+  decisions: [],
+  firstGrants: new Map(),
+  liveGrants: [],
+};
 
 /** When the rules run, under which policy (business hours, time zone, role maximums). */
 export interface DetectionContext {
@@ -72,24 +101,24 @@ export function windowStart(at: Date, window: Minutes): string {
 }
 
 /** Tickets compare without case or surrounding space: `ops-1` and `OPS-1 ` are one ticket. */
-export function ticketOf(request: AccessRequest): string {
+export function ticketOf(request: Pick<Opening, 'ticket'>): string {
   return request.ticket.trim().toUpperCase();
 }
 
 /** Access requests only: extensions ride on their request's ticket and duration. */
-export function isAccess(request: AccessRequest): boolean {
+export function isAccess(request: Pick<Opening, 'kind'>): boolean {
   return request.kind === 'access';
 }
 
 /** Requests in `list` opened in (`at` − `window`, `at`], for a list sorted by `createdAt`. */
-export function openedWithin(list: readonly AccessRequest[], at: Date, window: Minutes): AccessRequest[] {
+export function openedWithin<T extends Opening>(list: readonly T[], at: Date, window: Minutes): T[] {
   const from = at.getTime() - window * 60_000;
   return list.filter((r) => r.createdAt.getTime() > from && r.createdAt.getTime() <= at.getTime());
 }
 
 /** Groups requests by a key, each group sorted by when it was opened (then id). */
-export function groupBy(requests: Iterable<AccessRequest>, keyOf: (request: AccessRequest) => string | undefined): Map<string, AccessRequest[]> {
-  const groups = new Map<string, AccessRequest[]>();
+export function groupBy<T extends Opening>(requests: Iterable<T>, keyOf: (request: T) => string | undefined): Map<string, T[]> {
+  const groups = new Map<string, T[]>();
   for (const request of requests) {
     const key = keyOf(request);
     if (key === undefined) continue;
@@ -101,7 +130,7 @@ export function groupBy(requests: Iterable<AccessRequest>, keyOf: (request: Acce
   return groups;
 }
 
-export function byOpening(a: AccessRequest, b: AccessRequest): number {
+export function byOpening(a: Opening, b: Opening): number {
   return a.createdAt.getTime() - b.createdAt.getTime() || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
 }
 

@@ -1,9 +1,8 @@
-import type { AccessRequest } from '../access-request';
 import type { Finding } from '../alert';
 import type { DetectionRules } from '../detection-policy';
 import { formatDuration } from '../duration';
 import type { Policy } from '../policy';
-import { isAccess, listOf, pick, type DetectionContext, type DetectionHistory } from './history';
+import { isAccess, listOf, pick, type DetectionContext, type DetectionHistory, type Opening } from './history';
 
 /**
  * Durations repeatedly at the maximum: at least `of` of a person's last `lastRequests` access
@@ -14,7 +13,7 @@ import { isAccess, listOf, pick, type DetectionContext, type DetectionHistory } 
 export function maxDuration(history: DetectionHistory, settings: DetectionRules['maxDuration'], { policy }: DetectionContext): Finding[] {
   const findings: Finding[] = [];
   for (const request of pick(history, history.opened).filter(isAccess)) {
-    const sequence = (history.recentRequests.get(request.requester) ?? []).filter(isAccess);
+    const sequence = (history.recentOpenings.get(request.requester) ?? []).filter(isAccess);
     const at = sequence.findIndex((r) => r.id === request.id);
     if (at < 0) continue;
     const last = sequence.slice(Math.max(0, at - settings.lastRequests + 1), at + 1);
@@ -34,7 +33,7 @@ export function maxDuration(history: DetectionHistory, settings: DetectionRules[
   return findings;
 }
 
-function isAtMaximum(request: AccessRequest, policy: Policy): boolean {
+function isAtMaximum(request: Opening, policy: Policy): boolean {
   const role = policy.roles.get(request.role);
   return role !== undefined && request.duration >= role.maxDuration;
 }

@@ -9,7 +9,7 @@ import { count, groupBy, listOf, isAccess, openedWithin, pick, windowStart, type
  * (or role) per window, laid end to end from the epoch (the key ends with the window's start).
  */
 export function requestSpike(history: DetectionHistory, settings: DetectionRules['requestSpike'], _context: DetectionContext): Finding[] {
-  const access = [...history.requests.values()].filter(isAccess);
+  const access = history.openings.filter(isAccess);
   const byPerson = groupBy(access, (r) => r.requester);
   const byRole = groupBy(access, (r) => r.role);
   const found = new Map<string, Finding>();

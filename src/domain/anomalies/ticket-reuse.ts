@@ -9,7 +9,7 @@ import { count, groupBy, listOf, isAccess, openedWithin, pick, ticketOf, windowS
  * most once per ticket per window (laid end to end from the epoch).
  */
 export function ticketReuse(history: DetectionHistory, settings: DetectionRules['ticketReuse'], _context: DetectionContext): Finding[] {
-  const byTicket = groupBy([...history.requests.values()].filter(isAccess), ticketOf);
+  const byTicket = groupBy(history.openings.filter(isAccess), ticketOf);
   const found = new Map<string, Finding>();
   for (const request of pick(history, history.opened).filter(isAccess)) {
     const ticket = ticketOf(request);

@@ -123,7 +123,7 @@ describe.each(storeBackends)('alerts in the store on $name', ({ open }) => {
       await insert(before, daves, franksSameTicket, franksOther, extension, after);
 
       // When the last hour is read by person, by role, and by ticket
-      const ids = (list: AccessRequest[]) => list.map((r) => r.id);
+      const ids = (list: readonly { id: RequestId }[]) => list.map((r) => r.id);
       expect(ids(await store.accessRequestsOpened({ requesters: [dave] }, at(-60), at(0)))).toEqual([daves.id]);
       expect(ids(await store.accessRequestsOpened({ roles: ['prod-readonly'] }, at(-60), at(0)))).toEqual([franksSameTicket.id, franksOther.id]);
       expect(ids(await store.accessRequestsOpened({ tickets: ['OPS-1'] }, at(-60), at(0)))).toEqual([daves.id, franksSameTicket.id]);
@@ -145,16 +145,23 @@ describe.each(storeBackends)('alerts in the store on $name', ({ open }) => {
       expect(found.map((r) => r.id).sort()).toEqual([mine[1]?.id, mine[2]?.id, franks.id].sort());
     });
 
-    it('finds the requests a person approved or denied in a window, with every approval', async () => {
+    it('finds the approvals and denials people made in a window, with the facts of each request', async () => {
       const approved = aRequest({ createdAt: at(-30), approvals: [{ approver: alice, at: at(-29) }, { approver: email('bob@example.com'), at: at(-28) }] });
       const denied = aRequest({ createdAt: at(-20), state: 'denied', denial: { by: alice, at: at(-19), reason: 'no ticket' } });
       const old = aRequest({ createdAt: at(-300), approvals: [{ approver: alice, at: at(-299) }] });
       const others = aRequest({ createdAt: at(-10), approvals: [{ approver: email('bob@example.com'), at: at(-9) }] });
       await insert(approved, denied, old, others);
-      const found = await store.requestsDecidedBy([alice], at(-60), at(0));
-      expect(found.map((r) => r.id)).toEqual([approved.id, denied.id]);
-      expect(found[0]?.approvals.map((a) => a.approver)).toEqual(['alice@example.com', 'bob@example.com']);
-      expect(found[1]?.denial?.by).toBe('alice@example.com');
+      const found = await store.decisionsBy([alice], at(-60), at(0));
+      expect(found).toEqual([
+        { by: alice, at: at(-29), approved: true, request: { id: approved.id, kind: 'access', requester: dave, role: 'sandbox-admin', ticket: 'OPS-1', duration: 60, createdAt: at(-30) } },
+        { by: alice, at: at(-19), approved: false, request: expect.objectContaining({ id: denied.id, createdAt: at(-20) }) },
+      ]);
+      expect((await store.decisionsBy([alice, email('bob@example.com')], at(-60), at(0))).map((d) => [d.by, d.request.id])).toEqual([
+        [alice, approved.id],
+        ['bob@example.com', approved.id],
+        [alice, denied.id],
+        ['bob@example.com', others.id],
+      ]);
     });
 
     it("names each person's first grant of a role", async () => {
