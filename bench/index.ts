@@ -96,7 +96,7 @@ async function main(): Promise<void> {
       const f = await benchAnomalyPass(database, { requests: ANOMALY_REQUESTS });
       console.log(
         `seeded in ${f.seedSeconds.toFixed(1)} s\n` +
-          `steady     ${fmt(f.steadyMs).padStart(6)} ms a pass over the last minute (${fmt(f.steadyEvents)} events), median of 5\n` +
+          `steady     ${fmt(f.steadyMs).padStart(6)} ms a pass over what is new (the last minute, at least one request: ${fmt(f.steadyEvents)} events), median of 5\n` +
           `after 24 h ${fmt(f.dayMs).padStart(6)} ms a pass over the last day (${fmt(f.dayEvents)} events, ${fmt(f.dayRaised)} alerts raised)\n` +
           `idle       ${fmt(f.idleMs).padStart(6)} ms a pass with nothing new (state rules only)`,
       );
