@@ -5,6 +5,7 @@
 import os from 'node:os';
 import { openDatabase } from '../src/adapters/store/open-database';
 import { createPgliteDatabase, createPostgresDatabase } from '../test/support/test-database';
+import { benchAnomalyPass } from './anomalies';
 import { benchAuditLog } from './audit-log';
 import { benchBodyFlood } from './bodies';
 import { bareCommitMs, benchRevocationLateness, SimulatedCloud } from './revocation';
@@ -17,6 +18,7 @@ const DUE = Number(process.env.BENCH_DUE_GRANTS ?? 1_000);
 const CLOUD_RATE = Number(process.env.BENCH_CLOUD_CALLS_PER_SECOND ?? 20);
 const COMMANDS = Number(process.env.BENCH_SLACK_COMMANDS ?? 2_000);
 const BODIES = Number(process.env.BENCH_BODIES ?? 400);
+const ANOMALY_REQUESTS = Number(process.env.BENCH_ANOMALY_REQUESTS ?? 100_000);
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
@@ -85,6 +87,22 @@ async function main(): Promise<void> {
     console.log(`prod-access p50 ${ms(f.bot.p50).padStart(9)}, p99 ${ms(f.bot.p99).padStart(9)}, max ${ms(f.bot.max).padStart(9)}, non-200: ${f.bot.failures}`);
     console.log(`bare Bolt   p50 ${ms(f.bare.p50).padStart(9)}, p99 ${ms(f.bare.p99).padStart(9)}, max ${ms(f.bare.max).padStart(9)}, non-200: ${f.bare.failures}`);
     console.log(`ratio       p50 ${(f.bot.p50 / f.bare.p50).toFixed(2)}, p99 ${(f.bot.p99 / f.bare.p99).toFixed(2)} (target ≤ 1.5; Slack allows 3,000 ms)`);
+  }
+
+  if (only === undefined || only === 'anomalies') {
+    console.log(`\nanomaly detection pass, PostgreSQL: ${fmt(ANOMALY_REQUESTS)} requests over a year (each approved, granted, revoked), ${fmt(ANOMALY_REQUESTS * 10)} audit events, default rules`);
+    const database = await createPostgresDatabase();
+    try {
+      const f = await benchAnomalyPass(database, { requests: ANOMALY_REQUESTS });
+      console.log(
+        `seeded in ${f.seedSeconds.toFixed(1)} s\n` +
+          `steady     ${fmt(f.steadyMs).padStart(6)} ms a pass over what is new (the last minute, at least one request: ${fmt(f.steadyEvents)} events), median of 5\n` +
+          `after 24 h ${fmt(f.dayMs).padStart(6)} ms a pass over the last day (${fmt(f.dayEvents)} events, ${fmt(f.dayRaised)} alerts raised)\n` +
+          `idle       ${fmt(f.idleMs).padStart(6)} ms a pass with nothing new (state rules only)`,
+      );
+    } finally {
+      await database.close();
+    }
   }
 
   if (only === undefined || only === 'bodies') {

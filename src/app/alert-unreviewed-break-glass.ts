@@ -18,7 +18,7 @@ export async function alertUnreviewedBreakGlass(ctx: AppContext, limit: number):
     const wasRaised = await ctx.store.transaction(async (tx) => {
       const request = await tx.lockRequest(id);
       if (!request || isReviewed(request)) return false;
-      return raiseAlert(tx, breakGlassUnreviewedAlert(request), request, origin, loaded.sha256, ctx.clock.now());
+      return (await raiseAlert(tx, breakGlassUnreviewedAlert(request), origin, loaded.sha256, ctx.clock.now(), request)) !== undefined;
     });
     if (wasRaised) {
       raised += 1;

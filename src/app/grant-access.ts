@@ -90,7 +90,7 @@ export async function grantAccess(ctx: AppContext, id: AccessRequest['id'], orig
       const current = await tx.lockRequest(id);
       if (!current) return notFound(id);
       const failed = await commitTransition(tx, markGrantFailed(current, message, now), origin, loaded.sha256, now);
-      if (failed.ok && failed.changed) await raiseAlert(tx, grantFailedAlert(current, attempts, message), failed.value, origin, loaded.sha256, now);
+      if (failed.ok && failed.changed) await raiseAlert(tx, grantFailedAlert(current, attempts, message), origin, loaded.sha256, now, failed.value);
       return failed.ok ? { ...failed, value: { ...failed.value, grantError: message } } : failed;
     });
   }

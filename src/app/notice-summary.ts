@@ -1,4 +1,5 @@
 import { checkpointText } from '../domain/checkpoint';
+import { alertRules, alertTitles, type AlertRule } from '../domain/alert';
 import type { Notice } from '../ports/notifier';
 import { viaCliNote } from './origin';
 
@@ -75,6 +76,10 @@ export function summarizeNotice(notice: Notice): NoticeSummary | undefined {
       return line(`Revoking ${role} from ${who} waits for the provider (request ${id}): ${str(d.error)}; it is removed at ${str(d.retryAt)}`, { tellRequester: true });
     case 'alert_raised':
       return line(str(d.message), { alert: true });
+    case 'alert_acknowledged': {
+      const title = alertRules.includes(d.rule as AlertRule) ? ` (${alertTitles[d.rule as AlertRule]})` : '';
+      return line(`Alert ${str(d.alertId)}${title} acknowledged by ${event.actor}${actorVia}`);
+    }
     case 'break_glass_reviewed':
       return line(`Break-glass ${id} (${role} for ${who}) reviewed by ${approvals.length > 0 ? approvedBy.slice('; approved by '.length) : event.actor}`);
     case 'digest_published':

@@ -1,4 +1,4 @@
-import { revocationFailingAlert } from '../domain/alert';
+import { revocationFailingFinding } from '../domain/anomalies/revocation-failing';
 import type { AccessRequest } from '../domain/access-request';
 import type { RequestId } from '../domain/request-id';
 import { retryDelayMs } from '../domain/retry-backoff';
@@ -159,13 +159,18 @@ function describe(error: unknown): string {
   return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
 }
 
-/** Security hears once per grant that its revocation keeps failing; the retries go on regardless. */
+/**
+ * Security hears once per grant that its revocation keeps failing (the `revocationFailing` rule, at
+ * the policy's severity, unless the policy turns it off); the retries go on regardless.
+ */
 async function alertRevocationFailing(ctx: AppContext, id: RequestId, attempts: number, lastError: string): Promise<void> {
   const loaded = ctx.policy.current();
+  const settings = loaded.policy.detection.rules.revocationFailing;
+  if (!settings.enabled) return;
   const raised = await ctx.store.transaction(async (tx) => {
     const request = await tx.lockRequest(id);
     if (!request || request.state === 'revoked') return false;
-    return raiseAlert(tx, revocationFailingAlert(request, attempts, lastError), request, origin, loaded.sha256, ctx.clock.now());
+    return (await raiseAlert(tx, revocationFailingFinding(request, attempts, lastError, settings.severity), origin, loaded.sha256, ctx.clock.now(), request)) !== undefined;
   });
   if (raised) ctx.logger.error({ requestId: id, attempts }, 'revocation keeps failing; security alerted');
 }

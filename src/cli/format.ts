@@ -1,4 +1,5 @@
 import type { AccessRequest } from '../domain/access-request';
+import type { Alert } from '../domain/alert';
 import { formatDuration } from '../domain/duration';
 import type { Email } from '../domain/email';
 import { nextStepWords, type RefusalHint } from '../domain/lifecycle/transition';
@@ -9,6 +10,11 @@ import { viaCliNote } from '../app/origin';
 /** A request as JSON for scripts: the domain's fields, dates as ISO strings. */
 export function requestJson(request: AccessRequest): Record<string, unknown> {
   return JSON.parse(JSON.stringify(request)) as Record<string, unknown>;
+}
+
+/** An alert as JSON for scripts: every field, dates as ISO strings, `requestId` and `acknowledged` null when absent. */
+export function alertJson(alert: Alert): Record<string, unknown> {
+  return JSON.parse(JSON.stringify({ ...alert, requestId: alert.requestId ?? null, acknowledged: alert.acknowledged ?? null })) as Record<string, unknown>;
 }
 
 export function timeLeft(request: AccessRequest, now: Date): string {

@@ -2,6 +2,7 @@ import { createReadStream } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import { Command, CommanderError, InvalidArgumentError, Option } from 'commander';
+import { acknowledgeAlert, acknowledgementText } from '../app/acknowledge-alert';
 import { approveRequest } from '../app/approve-request';
 import { cancelRequest } from '../app/cancel-request';
 import { denyRequest } from '../app/deny-request';
@@ -33,13 +34,14 @@ import { toPlainText, type RichText } from '../domain/rich-text';
 import { parseEmail, type Email } from '../domain/email';
 import { parseRequestId, type RequestId } from '../domain/request-id';
 import type { AccessRequest } from '../domain/access-request';
+import { alertTitles, parseAlertId } from '../domain/alert';
 import type { DriftRun } from '../domain/drift-run';
 import { formatDuration } from '../domain/duration';
 import { quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
 import { describeDriftRun, driftRunJson, driftRunRow } from './drift-format';
 import { csvHeader, csvRecord, textRecord, UTF8_BOM } from './report-format';
-import { cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
+import { alertJson, cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
 
 export const EXIT_OK = 0;
 /** A rule said no (not an approver, self-approval, bad ticket), or a check failed (broken chain). */
@@ -105,6 +107,15 @@ const asDate = (value: string): Date => {
     throw new InvalidArgumentError(`${quoteInput(value)} is not a date like 2026-11-01 or 2026-11-01T08:00:00Z.`);
   }
   return at;
+};
+const asAlertId = (value: string): number => {
+  const id = parseAlertId(value);
+  if (id === undefined) throw new InvalidArgumentError(`${quoteInput(value, 20)} is not an alert id (a number, as \`alerts list\` shows).`);
+  return id;
+};
+const asLimit = (value: string): number => {
+  if (!/^[1-9][0-9]{0,5}$/.test(value.trim())) throw new InvalidArgumentError(`${quoteInput(value, 20)} is not a number from 1 to 999999.`);
+  return Number(value.trim());
 };
 const asHead = (value: string) => {
   const head = parseHead(value);
@@ -253,6 +264,40 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
       const request = await showRequest(ctx, id);
       if (!request) throw new CliExit(EXIT_REFUSED, `There is no request ${id}.`);
       await io.out(opts.json ? `${JSON.stringify(requestJson(request), null, 2)}\n` : describeRequest(request, ctx.clock.now()));
+    });
+
+  const alerts = program.command('alerts').description('security alerts: anomalies the rules found, and failures');
+  alerts
+    .command('list')
+    .description('alerts, newest first')
+    .option('--open', 'only those not acknowledged yet')
+    .addOption(new Option('--limit <n>', 'at most this many').argParser(asLimit).default(50))
+    .option('--json', 'one JSON object per line')
+    .action(async (opts: { open?: boolean; limit: number; json?: boolean }) => {
+      const { ctx } = await env.app();
+      const list = await ctx.store.listAlerts({ open: opts.open === true, limit: opts.limit });
+      if (opts.json) return jsonLines(list.map(alertJson));
+      if (list.length === 0) return void (await io.out(opts.open ? 'no open alerts\n' : 'no alerts\n'));
+      const rows = list.map((a) => [
+        String(a.id),
+        a.raisedAt.toISOString(),
+        a.severity,
+        alertTitles[a.rule],
+        a.acknowledged ? `acknowledged by ${a.acknowledged.by}` : 'open',
+        a.message,
+      ]);
+      await io.out(table([['ID', 'RAISED', 'SEVERITY', 'ALERT', 'STATUS', 'MESSAGE'], ...rows]));
+    });
+  alerts
+    .command('ack')
+    .description("acknowledge an alert, as in the security channel (a member of the policy's security group; the policy's detection.cliOperators must name your OS user)")
+    .argument('<id>', 'alert id, as `alerts list` shows it', asAlertId)
+    .addOption(asOption())
+    .action(async (id: number, opts: { as: Email }) => {
+      const { ctx } = await env.app();
+      const outcome = await acknowledgeAlert(ctx, id, opts.as, origin);
+      if (!outcome.ok) throw new CliExit(EXIT_REFUSED, `refused (${outcome.refusal.code}): ${outcome.refusal.message}`);
+      await io.out(`${acknowledgementText(outcome.value, outcome.changed)}\n`);
     });
 
   const audit = program.command('audit').description('the tamper-evident audit log');

@@ -46,6 +46,26 @@ export function checkCliDecision(
 }
 
 /**
+ * Whether `via` may acknowledge an alert. In chat, yes (the platform verified who clicked); from the
+ * CLI only where the policy's `detection.cliOperators` names the OS user or one of its OS groups.
+ */
+export function checkCliAcknowledgement(
+  operators: readonly CliOperatorRef[] | undefined,
+  via: ActingVia,
+): { ok: true; operator?: OperatorTrace } | { ok: false; refusal: Refusal } {
+  if (via.via === 'chat') return { ok: true };
+  const path = 'detection.cliOperators';
+  if (!operators) {
+    return cliRefusal(`Acknowledging alerts from the CLI is off, so you cannot acknowledge from a terminal; use the button in the security channel, or ask security to list your OS user (${via.osUser}) under ${path}.`);
+  }
+  const match = operators.find((ref) => operatorMatches(ref, via.osUser, via.osGroups));
+  if (!match) {
+    return cliRefusal(`OS user ${via.osUser} may not acknowledge alerts from the CLI; use the button in the security channel, or ask security to list you under ${path}.`);
+  }
+  return { ok: true, operator: { osUser: via.osUser, allowedBy: describeOperator(match) } };
+}
+
+/**
  * Unless the role allows it, one OS user never supplies both the request and an approval, or two
  * approvals, of one request: otherwise one terminal could claim to be several people.
  */

@@ -19,6 +19,7 @@ export const auditActions = [
   'access_expiring_soon',
   'grant_shortened',
   'alert_raised',
+  'alert_acknowledged',
   'policy_activated',
   'policy_rejected',
   /** The weekly digest, with its text and the signed checkpoint of the chain's head at the period's end. */

@@ -2,7 +2,7 @@ import { validate } from 'node-cron';
 import { z } from 'zod';
 import { digestScheduleProblem } from './digest-schedule';
 import type { Minutes } from './duration';
-import { durationField } from './policy-fields';
+import { durationField, operatorRef } from './policy-fields';
 
 /**
  * The policy's `detection:` block: the anomaly rules with their severity and thresholds, the
@@ -61,6 +61,11 @@ const rulesSchema = z.strictObject({
 const detectionSchema = z.strictObject({
   /** The group (in `groups`) whose members may acknowledge alerts and run `/prod-access report`; default `security`. */
   securityGroup: z.string().default('security'),
+  /**
+   * OS users (or `group:<os group>`, or `*any-os-user*`) who may acknowledge alerts from the CLI, as
+   * `alerts ack --as <email>`. Absent: acknowledging is for chat only, since `--as` is only a claim.
+   */
+  cliOperators: z.array(operatorRef).min(1, 'name at least one OS user or group:<os group>, or leave cliOperators out to keep acknowledging from the CLI off').optional(),
   rules: rulesSchema.prefault({}),
   /** The weekly digest: a node-cron expression in the policy's time zone (default Monday 09:00). */
   digest: z

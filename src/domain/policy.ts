@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { parseDuration, type Minutes } from './duration';
 import { parseEmail, type Email } from './email';
 import { detectionPolicySchema, type DetectionPolicy } from './detection-policy';
-import { durationField } from './policy-fields';
+import { durationField, operatorRef, type CliOperatorRef } from './policy-fields';
+
+export { ANY_OS_USER, type CliOperatorRef } from './policy-fields';
 import { targetProblems } from './provider-targets';
 
 export const weekdays = ['mon', 'tue', 'wed', 'thu', 'fri', 'sat', 'sun'] as const;
@@ -37,30 +39,6 @@ const principalRef = z.string().transform((text, ctx): PrincipalRef => {
   const address = parseEmail(trimmed);
   if (address) return { email: address };
   ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is neither group:<name> nor an e-mail address` });
-  return z.NEVER;
-});
-
-/** The one way to let every OS user on the host decide from the CLI: loud on purpose. */
-export const ANY_OS_USER = '*any-os-user*';
-
-// NB: POSIX portable user and group names (letters, digits, dot, underscore, dash; not starting with
-// a dash), plus the trailing $ of machine accounts. Never "*": it would be easy to write by mistake.
-const OS_NAME = /^[A-Za-z0-9_.][A-Za-z0-9_.-]{0,31}\$?$/;
-
-/** A CLI operator: an OS user name, `group:<os group>`, or every OS user (`*any-os-user*`). */
-const operatorRef = z.string().transform((text, ctx): CliOperatorRef => {
-  const trimmed = text.trim();
-  if (trimmed === ANY_OS_USER) return { anyOsUser: true };
-  if (trimmed === '*') {
-    ctx.addIssue({
-      code: 'custom',
-      message: `"*" is not allowed: name OS users or group:<os group>; to let every OS user on the host decide (a sandbox, never production) write "${ANY_OS_USER}"`,
-    });
-    return z.NEVER;
-  }
-  if (trimmed.startsWith('group:') && OS_NAME.test(trimmed.slice('group:'.length))) return { group: trimmed.slice('group:'.length) };
-  if (!trimmed.startsWith('group:') && OS_NAME.test(trimmed)) return { user: trimmed };
-  ctx.addIssue({ code: 'custom', message: `${JSON.stringify(text)} is not an OS user name, group:<os group> or "${ANY_OS_USER}"` });
   return z.NEVER;
 });
 
@@ -147,11 +125,6 @@ const policySchema = z.strictObject({
   detection: detectionPolicySchema,
   roles: z.record(z.string().regex(ROLE_NAME, 'role names are lower-case letters, digits, dot, dash and underscore'), roleSchema),
 });
-
-export type CliOperatorRef =
-  | { readonly user: string; readonly group?: undefined; readonly anyOsUser?: undefined }
-  | { readonly group: string; readonly user?: undefined; readonly anyOsUser?: undefined }
-  | { readonly anyOsUser: true; readonly user?: undefined; readonly group?: undefined };
 
 export type PrincipalRef = { readonly group: string; readonly email?: undefined } | { readonly email: Email; readonly group?: undefined };
 
@@ -557,10 +530,19 @@ function clockIn(timeZone: string): Intl.DateTimeFormat {
 
 /** Whether `at` falls outside the policy's business hours, in its time zone (a risk flag). */
 export function isOffHours(policy: Policy, at: Date): boolean {
-  const parts = clockIn(policy.timezone).formatToParts(at);
-  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
-  const day = part('weekday').toLowerCase().slice(0, 3) as Weekday;
-  const time = `${part('hour')}:${part('minute')}`;
+  const { day, time } = wallClock(policy, at);
   const { days, start, end } = policy.businessHours;
   return !days.includes(day) || time < start || time >= end;
+}
+
+/** `at` on the policy's wall clock, like `Sat 23:10`, for messages about business hours. */
+export function localClock(policy: Policy, at: Date): string {
+  const { day, time } = wallClock(policy, at);
+  return `${day.charAt(0).toUpperCase()}${day.slice(1)} ${time}`;
+}
+
+function wallClock(policy: Policy, at: Date): { day: Weekday; time: string } {
+  const parts = clockIn(policy.timezone).formatToParts(at);
+  const part = (type: string) => parts.find((p) => p.type === type)?.value ?? '';
+  return { day: part('weekday').toLowerCase().slice(0, 3) as Weekday, time: `${part('hour')}:${part('minute')}` };
 }

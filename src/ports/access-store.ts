@@ -1,5 +1,6 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
-import type { Alert } from '../domain/alert';
+import type { Alert, Finding } from '../domain/alert';
+import type { Decision, LiveGrant as GrantNeedingAttention, Opening } from '../domain/anomalies/history';
 import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
 import type { Checkpoint } from '../domain/checkpoint';
 import type { DigestFigures } from '../domain/digest';
@@ -93,7 +94,7 @@ export interface AccessStore {
   recordGrantFailure(id: RequestId, owner: string, error: string, nextAttemptAt: Date): Promise<number>;
   /**
    * Break-glass requests whose review window has passed without enough reviews and that have no
-   * `break_glass_unreviewed` alert yet, oldest deadline first.
+   * `breakGlassUnreviewed` alert yet, oldest deadline first.
    */
   unreviewedBreakGlass(now: Date, limit: number): Promise<RequestId[]>;
   /**
@@ -102,6 +103,12 @@ export interface AccessStore {
    * starts at the current end of the audit log: it is not sent the history from before it existed.
    */
   claimNotificationCursor(notifier: string, owner: string, now: Date, leaseMs: number): Promise<NotificationCursor | undefined>;
+  /**
+   * Creates `notifier`'s cursor, if it has none, just before the first event that occurred at or
+   * after `since` (the end of the log when there is none): a reader of the log that should start a
+   * little in the past (the anomaly detector's first pass) rather than at the end.
+   */
+  startNotificationCursor(notifier: string, since: Date): Promise<void>;
   /** Saves where delivery got to and frees the lease (only while `owner` holds it). */
   saveNotificationCursor(notifier: string, owner: string, cursor: NotificationCursorUpdate): Promise<void>;
   /**
@@ -159,6 +166,32 @@ export interface AccessStore {
    * to security once while it lasts.
    */
   previousDriftRun(id: number): Promise<PreviousDriftRun | undefined>;
+
+  /** One alert, by id. */
+  findAlert(id: number): Promise<Alert | undefined>;
+  /** Alerts, newest first; `open`: only those not acknowledged yet. At most `limit` (default 50). */
+  listAlerts(filter: { readonly open?: boolean; readonly limit?: number }): Promise<Alert[]>;
+  /** Which of these dedupe keys have been raised already: a cheap look before raising, without locks. */
+  raisedAlertKeys(keys: readonly string[]): Promise<Set<string>>;
+  /** Where `platform` posted alert `id`, if it did. */
+  alertMessage(platform: string, id: number): Promise<{ channel: string; messageId: string } | undefined>;
+  /** Records where an alert was posted (a second record for the same alert is ignored). */
+  recordAlertMessage(platform: string, id: number, ref: { channel: string; messageId: string }, at: Date): Promise<void>;
+
+  // The anomaly rules' history (see `DetectionHistory`): each a range or index scan, never the whole table.
+  /**
+   * Access requests opened in (`since`, `until`] by any of `requesters`, for any of `roles`, or with
+   * any of `tickets` (compared without case): the facts of each opening, oldest first.
+   */
+  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<Opening[]>;
+  /** For each person, their last `count` access requests opened before `before`. */
+  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<Opening[]>;
+  /** Every approval, review and denial any of `people` made in (`since`, `until`], oldest first. */
+  decisionsBy(people: readonly Email[], since: Date, until: Date): Promise<Decision[]>;
+  /** For each (person, role), the request of that person's first grant of that role, if any. */
+  firstGrantsOf(pairs: readonly { readonly person: Email; readonly role: string }[]): Promise<{ person: Email; role: string; requestId: RequestId }[]>;
+  /** Live grants (active or revoking) that expired before `expiredBefore`, or whose revocation has failed. */
+  liveGrantsNeedingAttention(expiredBefore: Date): Promise<GrantNeedingAttention[]>;
 
   /** Cheap round trip for readiness probes. */
   ping(): Promise<void>;
@@ -294,8 +327,6 @@ export interface StoreTransaction {
    * makes the first attempt, and the scheduler's `claimDueGrants` leaves it alone meanwhile.
    */
   leaseGrant(id: RequestId, owner: string, until: Date): Promise<void>;
-  /** Records an alert; false (and nothing written) when one of its kind was raised for the request already. */
-  raiseAlert(alert: Alert, at: Date): Promise<boolean>;
   /** Writes what drift run `id` found and did. */
   recordDriftRun(id: number, record: DriftRunRecord): Promise<void>;
   /** Reads drift run `id` and locks its row until the transaction ends. */
@@ -316,6 +347,16 @@ export interface StoreTransaction {
   auditHeadBefore(until: Date): Promise<{ seq: number; hash: string } | undefined>;
   /** Stores a signed checkpoint; returns its id. */
   recordCheckpoint(checkpoint: Checkpoint): Promise<number>;
+  /**
+   * Stores a finding as an alert raised at `at` and returns it; undefined (and nothing written) when
+   * an alert with its key exists. NB: a replica inserting the same key at the same moment waits for
+   * the first to commit and then inserts nothing, so the caller's audit event is written once.
+   */
+  raiseAlert(finding: Finding, at: Date): Promise<Alert | undefined>;
+  /** Reads an alert and locks its row until the transaction ends. */
+  lockAlert(id: number): Promise<Alert | undefined>;
+  /** Records who acknowledged a (locked, unacknowledged) alert, when, and from where; returns it. */
+  acknowledgeAlert(id: number, by: Email, at: Date, origin: Readonly<Record<string, unknown>>): Promise<Alert>;
   /**
    * Marks up to `limit` live grants expiring in (now, until] that have had no expiring-soon notice
    * as noticed, and returns their requests' ids. Rows other transactions hold are skipped.

@@ -6,6 +6,7 @@ import type { Clock } from '../ports/clock';
 import type { IamProvider } from '../ports/iam-provider';
 import type { IdGenerator } from '../ports/id-generator';
 import { DriftScheduler } from '../scheduler/drift-scheduler';
+import { AnomalyDetector } from '../scheduler/anomaly-detector';
 import { RevocationEngine } from '../scheduler/revocation-engine';
 import { startAdminEndpoint } from './admin-endpoint';
 import { HttpServer } from './http-server';
@@ -76,8 +77,10 @@ export async function startService(config: Config, logger: Logger, options: Star
   let engine: RevocationEngine | undefined;
   let digests: DigestScheduler | undefined;
   let drift: DriftScheduler | undefined;
+  let detector: AnomalyDetector | undefined;
   const close = async () => {
-    // NB: the engine stops first, so no sweep runs against a closing database.
+    // NB: the engine and the detector stop first, so no sweep or pass runs against a closing database.
+    await detector?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the anomaly detector'));
     await engine?.stop().catch((err: unknown) => logger.error({ err }, 'error stopping the revocation engine'));
     for (const closer of closers.reverse()) await closer().catch((err: unknown) => logger.error({ err }, 'error during shutdown'));
   };
@@ -136,8 +139,12 @@ export async function startService(config: Config, logger: Logger, options: Star
     stopIfAsked();
     await started.start();
     stopIfAsked();
+    detector = new AnomalyDetector(app.ctx);
+    await detector.start();
+    const detecting = detector;
     notify = () => {
       started.deliverNotices().catch((err: unknown) => logger.error({ err }, 'delivering notices failed; retried after the next sweep'));
+      detecting.trigger();
     };
     // NB: after the engine, so notices flow; a digest missed while no replica ran is posted now, late.
     const digestScheduler = new DigestScheduler(app.ctx, signer ? { signer } : {});

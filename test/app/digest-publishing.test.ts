@@ -29,6 +29,10 @@ class SecurityChannel implements ChatPlatform {
   async postToSecurity(_channel: string, text: string, alert: boolean): Promise<void> {
     this.lines.push({ text, alert });
   }
+  async postAlert(channel: string): Promise<MessageRef> {
+    return { channel, messageId: 'alert' };
+  }
+  async updateAlert(): Promise<void> {}
 }
 
 describe.each(storeBackends)('posting the weekly digest on $name', ({ open }) => {

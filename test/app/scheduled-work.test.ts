@@ -34,8 +34,8 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
   const withWork = (overrides: Partial<AppContext['work']>): AppContext => ({ ...h.ctx, work: { ...h.ctx.work, ...overrides } });
   const unavailable = () => new ProviderError('unavailable', 'flaky', 'connection reset');
 
-  async function alertRows(): Promise<{ kind: string; request_id: string; message: string }[]> {
-    return queryRows(database, 'SELECT kind, request_id, message FROM alerts ORDER BY id');
+  async function alertRows(): Promise<{ rule: string; severity: string; key: string; request_id: string; message: string }[]> {
+    return queryRows(database, 'SELECT rule, severity, dedupe_key AS key, request_id, message FROM alerts ORDER BY id');
   }
 
   async function openFlaky(): Promise<RequestId> {
@@ -137,7 +137,7 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
       expect(await actionsFor(h, id)).toEqual(['request_opened', 'approval_recorded', 'request_approved', 'grant_failed', 'alert_raised']);
       const alerts = await alertRows();
       expect(alerts).toHaveLength(1);
-      expect(alerts[0]).toMatchObject({ kind: 'grant_failed', request_id: id });
+      expect(alerts[0]).toMatchObject({ rule: 'grantFailed', severity: 'high', key: `grant_failed:${id}`, request_id: id });
       expect(alerts[0]?.message).toContain('failed 2 times');
       expect(alerts[0]?.message).toContain('connection reset');
 
@@ -151,7 +151,7 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
       const id = await openFlaky();
       h.flaky.failNext = new ProviderError('refused', 'flaky', 'no such principal');
       expect(value(await approveRequest(h.ctx, id, alice, cliOrigin)).state).toBe('failed');
-      expect(await alertRows()).toEqual([expect.objectContaining({ kind: 'grant_failed', request_id: id })]);
+      expect(await alertRows()).toEqual([expect.objectContaining({ rule: 'grantFailed', key: `grant_failed:${id}`, request_id: id })]);
     });
   });
 
@@ -170,7 +170,7 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
       }
 
       // Then there is one alert, raised at the second failure, and the access is still due
-      expect(await alertRows()).toEqual([expect.objectContaining({ kind: 'revocation_failing', request_id: granted.id })]);
+      expect(await alertRows()).toEqual([expect.objectContaining({ rule: 'revocationFailing', severity: 'high', key: `revocation_failing:${granted.id}`, request_id: granted.id })]);
       const actions = await actionsFor(h, granted.id);
       expect(actions.slice(actions.indexOf('revocation_started'))).toEqual([
         'revocation_started',
@@ -184,6 +184,30 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
       // When the provider recovers, it is revoked
       expect(await revokeDueGrants(ctx, worker)).toMatchObject({ revoked: 1 });
       expect((await h.ctx.store.findRequest(granted.id))?.state).toBe('revoked');
+    });
+
+    it("raises the alert at the policy's severity for the revocationFailing rule, and none when the policy turns it off", async () => {
+      // Given a policy that makes revocationFailing medium, and a failing revocation
+      h.setPolicy(`${examplePolicyText}${flakyRole}\ndetection:\n  rules:\n    revocationFailing: { severity: medium }\n`);
+      const ctx = withWork({ revocationAlertAfter: 1 });
+      const first = await activeGrant(h, 'flaky-admin', '1h');
+      h.clock.advance(61);
+      h.flaky.failNext = unavailable();
+      await revokeDueGrants(ctx, worker);
+      expect(await alertRows()).toEqual([expect.objectContaining({ rule: 'revocationFailing', severity: 'medium', key: `revocation_failing:${first.id}` })]);
+
+      // When the policy turns the rule off and another revocation fails
+      h.setPolicy(`${examplePolicyText}${flakyRole}\ndetection:\n  rules:\n    revocationFailing: { enabled: false }\n`);
+      h.clock.advance(1);
+      expect(await revokeDueGrants(ctx, worker)).toMatchObject({ revoked: 1 });
+      const second = await activeGrant(h, 'flaky-admin', '1h');
+      h.clock.advance(61);
+      h.flaky.failNext = unavailable();
+      await revokeDueGrants(ctx, worker);
+
+      // Then no second alert is raised
+      expect((await h.ctx.store.findRequest(second.id))?.state).toBe('revoking');
+      expect(await alertRows()).toHaveLength(1);
     });
   });
 
@@ -233,7 +257,7 @@ describe.each(storeBackends)('scheduled work on $name', ({ open }) => {
 
       // Then only the unreviewed one is alerted about, naming its reviews
       const alerts = await alertRows();
-      expect(alerts).toEqual([expect.objectContaining({ kind: 'break_glass_unreviewed', request_id: unreviewed.id })]);
+      expect(alerts).toEqual([expect.objectContaining({ rule: 'breakGlassUnreviewed', key: `break_glass_unreviewed:${unreviewed.id}`, request_id: unreviewed.id })]);
       expect(alerts[0]?.message).toContain('0 of 2 reviews');
     });
   });

@@ -52,6 +52,15 @@ describe("the policy's detection block", () => {
     expect(plain.ok && plain.loaded.policy.detection.digest.schedule).toBe('30 8 * * mon-fri');
   });
 
+  it('keeps acknowledging from the CLI off unless cliOperators names OS users or groups', () => {
+    expect(defaultDetectionPolicy.cliOperators).toBeUndefined();
+    const parsed = parse('detection:\n  cliOperators: [secops, "group:security-oncall"]\n');
+    if (!parsed.ok) throw new Error(parsed.errors.join('\n'));
+    expect(parsed.loaded.policy.detection.cliOperators).toEqual([{ user: 'secops' }, { group: 'security-oncall' }]);
+    expect(parse('detection:\n  cliOperators: ["*"]\n')).toEqual({ ok: false, errors: [expect.stringMatching(/^detection\.cliOperators\.0: "\*" is not allowed/)] });
+    expect(parse('detection:\n  cliOperators: []\n')).toEqual({ ok: false, errors: [expect.stringMatching(/^detection\.cliOperators: name at least one OS user/)] });
+  });
+
   it('reports a detection change in the policy diff', () => {
     const before = parsePolicy(example, ['local']);
     const after = parse('detection:\n  drift: { revoke: true }\n');

@@ -26,6 +26,10 @@ class SecurityChannel implements ChatPlatform {
   async postToSecurity(_channel: string, text: string): Promise<void> {
     this.lines.push(text);
   }
+  async postAlert(channel: string): Promise<MessageRef> {
+    return { channel, messageId: 'alert' };
+  }
+  async updateAlert(): Promise<void> {}
 }
 
 describe('the digest scheduler on PostgreSQL', () => {

@@ -8,7 +8,8 @@ import type { AuditEvent, ChainedAuditEvent } from '../../domain/audit-event';
 import type { Minutes } from '../../domain/duration';
 import type { Email } from '../../domain/email';
 import type { RequestId } from '../../domain/request-id';
-import type { Alert } from '../../domain/alert';
+import type { Alert, Finding } from '../../domain/alert';
+import type { Decision, LiveGrant as GrantNeedingAttention, Opening } from '../../domain/anomalies/history';
 import type { Checkpoint } from '../../domain/checkpoint';
 import type { DigestFigures } from '../../domain/digest';
 import type { Period } from '../../domain/digest-schedule';
@@ -51,9 +52,23 @@ import {
   selectRequestsOpenedBetween,
   writeDriftRun,
 } from './drift-store';
+import {
+  insertAlert,
+  insertAlertMessage,
+  selectAccessRequestsBefore,
+  selectAccessRequestsOpened,
+  selectAlert,
+  selectAlertMessage,
+  selectAlerts,
+  selectFirstGrants,
+  selectLiveGrantsNeedingAttention,
+  selectRaisedKeys,
+  selectDecisions,
+  setAcknowledged,
+} from './anomaly-queries';
 import { asStoreFailure, type StoreDatabase } from './open-database';
 import * as schema from './schema';
-import { accessRequests, activePolicy, alerts, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
+import { accessRequests, activePolicy, approvals, auditEvents, chatDeliveries, chatMessages, grants, notificationCursors, policies } from './schema';
 
 type StoreTx = PgTransaction<PgQueryResultHKT, typeof schema, ExtractTablesWithRelations<typeof schema>>;
 type RequestRow = typeof accessRequests.$inferSelect;
@@ -294,7 +309,7 @@ export class DrizzleAccessStore implements AccessStore {
         WHERE r.break_glass AND r.decision_deadline <= ${instantParam(now)}
           AND r.state IN ('active', 'revoking', 'revoked')
           AND (SELECT count(*) FROM approvals a WHERE a.request_id = r.id) < r.approvals_required
-          AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.kind = 'break_glass_unreviewed' AND x.request_id = r.id)
+          AND NOT EXISTS (SELECT 1 FROM alerts x WHERE x.dedupe_key = 'break_glass_unreviewed:' || r.id)
         ORDER BY r.decision_deadline, r.id
         LIMIT ${Math.max(0, Math.floor(limit))}`);
       return (result as unknown as { rows: { id: string }[] }).rows.map((row) => row.id as RequestId);
@@ -318,6 +333,21 @@ export class DrizzleAccessStore implements AccessStore {
         RETURNING last_seq, attempts`);
       const [row] = (result as unknown as { rows: { last_seq: number | string; attempts: number | string }[] }).rows;
       return row && { lastSeq: Number(row.last_seq), attempts: Number(row.attempts) };
+    });
+  }
+
+  startNotificationCursor(notifier: string, since: Date): Promise<void> {
+    return guard('startNotificationCursor', async () => {
+      // NB: the NOT EXISTS keeps the look-up off every later call; OFFSET 0 keeps min(seq) a range
+      // scan of the recent events by time (as a "first by seq" plan it walks the whole log).
+      await this.db.execute(sql`
+        INSERT INTO notification_cursors (notifier, last_seq)
+        SELECT ${notifier}, COALESCE(
+          (SELECT min(seq) - 1 FROM (SELECT seq FROM audit_events WHERE occurred_at >= ${instantParam(since)} OFFSET 0) recent),
+          (SELECT max(seq) FROM audit_events),
+          0)
+        WHERE NOT EXISTS (SELECT 1 FROM notification_cursors WHERE notifier = ${notifier})
+        ON CONFLICT (notifier) DO NOTHING`);
     });
   }
 
@@ -423,6 +453,46 @@ export class DrizzleAccessStore implements AccessStore {
     return guard('previousDriftRun', () => selectPreviousDriftRun(this.db, id));
   }
 
+  findAlert(id: number): Promise<Alert | undefined> {
+    return guard('findAlert', () => selectAlert(this.db, id, false));
+  }
+
+  listAlerts(filter: { readonly open?: boolean; readonly limit?: number }): Promise<Alert[]> {
+    return guard('listAlerts', () => selectAlerts(this.db, filter));
+  }
+
+  raisedAlertKeys(keys: readonly string[]): Promise<Set<string>> {
+    return guard('raisedAlertKeys', () => selectRaisedKeys(this.db, keys));
+  }
+
+  alertMessage(platform: string, id: number): Promise<{ channel: string; messageId: string } | undefined> {
+    return guard('alertMessage', () => selectAlertMessage(this.db, platform, id));
+  }
+
+  recordAlertMessage(platform: string, id: number, ref: { channel: string; messageId: string }, at: Date): Promise<void> {
+    return guard('recordAlertMessage', () => insertAlertMessage(this.db, platform, id, ref, at));
+  }
+
+  accessRequestsOpened(match: { readonly requesters?: readonly Email[]; readonly roles?: readonly string[]; readonly tickets?: readonly string[] }, since: Date, until: Date): Promise<Opening[]> {
+    return guard('accessRequestsOpened', () => selectAccessRequestsOpened(this.db, match, since, until));
+  }
+
+  accessRequestsBefore(people: readonly { readonly person: Email; readonly before: Date }[], count: number): Promise<Opening[]> {
+    return guard('accessRequestsBefore', () => selectAccessRequestsBefore(this.db, people, count));
+  }
+
+  decisionsBy(people: readonly Email[], since: Date, until: Date): Promise<Decision[]> {
+    return guard('decisionsBy', () => selectDecisions(this.db, people, since, until));
+  }
+
+  firstGrantsOf(pairs: readonly { readonly person: Email; readonly role: string }[]): Promise<{ person: Email; role: string; requestId: RequestId }[]> {
+    return guard('firstGrantsOf', () => selectFirstGrants(this.db, pairs));
+  }
+
+  liveGrantsNeedingAttention(expiredBefore: Date): Promise<GrantNeedingAttention[]> {
+    return guard('liveGrantsNeedingAttention', () => selectLiveGrantsNeedingAttention(this.db, withDetails, expiredBefore));
+  }
+
   ping(): Promise<void> {
     return guard('ping', async () => {
       await this.db.execute(sql`SELECT 1`);
@@ -495,15 +565,16 @@ class DrizzleStoreTransaction implements StoreTransaction {
     });
   }
 
-  raiseAlert(alert: Alert, at: Date): Promise<boolean> {
-    return guard('raiseAlert', async () => {
-      const inserted = await this.tx
-        .insert(alerts)
-        .values({ kind: alert.kind, requestId: alert.requestId, raisedAt: at, message: alert.message })
-        .onConflictDoNothing({ target: [alerts.kind, alerts.requestId] })
-        .returning({ id: alerts.id });
-      return inserted.length > 0;
-    });
+  raiseAlert(finding: Finding, at: Date): Promise<Alert | undefined> {
+    return guard('raiseAlert', () => insertAlert(this.tx, finding, at));
+  }
+
+  lockAlert(id: number): Promise<Alert | undefined> {
+    return guard('lockAlert', () => selectAlert(this.tx, id, true));
+  }
+
+  acknowledgeAlert(id: number, by: Email, at: Date, origin: Readonly<Record<string, unknown>>): Promise<Alert> {
+    return guard('acknowledgeAlert', () => setAcknowledged(this.tx, id, by, at, origin));
   }
 
   claimDigest(digest: PostedDigest): Promise<boolean> {

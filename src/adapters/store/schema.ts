@@ -16,7 +16,8 @@ import {
   unique,
 } from 'drizzle-orm/pg-core';
 import { endCauses, requestKinds, requestStates } from '../../domain/access-request';
-import { alertKinds } from '../../domain/alert';
+import { alertRules } from '../../domain/alert';
+import { severities } from '../../domain/detection-policy';
 import { driftRunStates, driftRunTriggers } from '../../domain/drift-run';
 
 // NB: every instant is a timestamptz read back as a Date; the store writes millisecond Dates, so
@@ -26,7 +27,11 @@ const instant = (name: string) => timestamp(name, { withTimezone: true, mode: 'd
 export const requestState = pgEnum('request_state', requestStates);
 export const requestKind = pgEnum('request_kind', requestKinds);
 export const endCause = pgEnum('end_cause', endCauses);
-export const alertKind = pgEnum('alert_kind', alertKinds);
+// NB: what alerts were before they had rules; kept so rows raised then still read (`kind` is null since).
+const legacyAlertKinds = ['revocation_failing', 'grant_failed', 'break_glass_unreviewed', 'drift', 'drift_held'] as const;
+export const alertKind = pgEnum('alert_kind', legacyAlertKinds);
+export const alertRule = pgEnum('alert_rule', alertRules);
+export const alertSeverity = pgEnum('alert_severity', severities);
 export const driftRunState = pgEnum('drift_run_state', driftRunStates);
 export const driftRunTrigger = pgEnum('drift_run_trigger', driftRunTriggers);
 
@@ -78,6 +83,11 @@ export const accessRequests = pgTable(
     index('access_requests_state_idx').on(t.state),
     // NB: the scheduler looks for unreviewed break-glass every second; break-glass rows are few.
     index('access_requests_break_glass_deadline_idx').on(t.decisionDeadline).where(sql`${t.breakGlass}`),
+    // NB: the anomaly rules' windows: a role's requests (spikes), a ticket's (reuse, compared without
+    // case), a person's denials (rubber stamps), each over a time range.
+    index('access_requests_role_created_at_idx').on(t.role, t.createdAt),
+    index('access_requests_ticket_created_at_idx').on(sql`upper(${t.ticket})`, t.createdAt),
+    index('access_requests_denied_by_denied_at_idx').on(t.deniedBy, t.deniedAt).where(sql`${t.deniedBy} IS NOT NULL`),
   ],
 );
 
@@ -95,7 +105,11 @@ export const approvals = pgTable(
     /** The OS user who approved from the CLI; null when the approval came from chat. */
     osUser: text('os_user'),
   },
-  (t) => [unique('approvals_request_id_approver_unique').on(t.requestId, t.approver)],
+  (t) => [
+    unique('approvals_request_id_approver_unique').on(t.requestId, t.approver),
+    // NB: an approver's decisions over a time range (rubber stamps, reciprocal approvals).
+    index('approvals_approver_approved_at_idx').on(t.approver, t.approvedAt),
+  ],
 );
 
 export const grants = pgTable(
@@ -122,7 +136,11 @@ export const grants = pgTable(
     // each expiry gets its one notice.
     expiryNoticeAt: instant('expiry_notice_at'),
   },
-  (t) => [index('grants_expires_at_idx').on(t.expiresAt)],
+  (t) => [
+    index('grants_expires_at_idx').on(t.expiresAt),
+    // NB: a person's first grant of a role (the firstGrant rule).
+    index('grants_principal_role_granted_at_idx').on(t.principal, t.role, t.grantedAt),
+  ],
 );
 
 export const auditEvents = pgTable(
@@ -180,20 +198,54 @@ export const localIamMemberships = pgTable(
 );
 
 /**
- * Security alerts. At most one per kind and request (the unique key makes raising one idempotent
- * across retries and replicas); each is also an `alert_raised` audit event written with it.
+ * Security alerts: what an anomaly rule found, or a failure (a grant given up, an unreviewed
+ * break-glass). `dedupe_key` names the occurrence (`first_grant:<request>`, …): unique, so raising an
+ * alert twice (a second replica, a restart, the next pass) inserts nothing the second time, and the
+ * `alert_raised` audit event written with it is written once. Acknowledged by a member of the
+ * policy's security group: by whom, when and from where.
  */
 export const alerts = pgTable(
   'alerts',
   {
     id: bigint('id', { mode: 'number' }).primaryKey().generatedAlwaysAsIdentity(),
-    kind: alertKind('kind').notNull(),
-    // NB: no foreign key, like audit events: alerts outlive what they mention.
-    requestId: text('request_id').notNull(),
+    /** Alerts raised before rules existed; null since (`rule` says what it is). */
+    kind: alertKind('kind'),
+    rule: alertRule('rule').notNull(),
+    severity: alertSeverity('severity').notNull(),
+    dedupeKey: text('dedupe_key').notNull(),
+    // NB: no foreign key, like audit events: alerts outlive what they mention. Null for alerts about
+    // people rather than one request (a spike, reciprocal approvals).
+    requestId: text('request_id'),
     raisedAt: instant('raised_at').notNull(),
     message: text('message').notNull(),
+    acknowledgedBy: text('acknowledged_by'),
+    acknowledgedAt: instant('acknowledged_at'),
+    /** Where the acknowledgement came from, as audit events record it (`via`, the OS user for the CLI). */
+    acknowledgedOrigin: jsonb('acknowledged_origin').$type<Record<string, unknown>>(),
   },
-  (t) => [unique('alerts_kind_request_id_unique').on(t.kind, t.requestId), index('alerts_raised_at_idx').on(t.raisedAt)],
+  (t) => [
+    unique('alerts_kind_request_id_unique').on(t.kind, t.requestId),
+    unique('alerts_dedupe_key_unique').on(t.dedupeKey),
+    index('alerts_raised_at_idx').on(t.raisedAt),
+    // NB: `alerts list --open` and the digest read the open ones, newest first; they are few.
+    index('alerts_open_raised_at_idx').on(t.raisedAt).where(sql`${t.acknowledgedAt} IS NULL`),
+    check('alerts_acknowledged_whole', sql`(${t.acknowledgedBy} IS NULL) = (${t.acknowledgedAt} IS NULL)`),
+  ],
+);
+
+/** Where each alert was posted, per chat platform, to update it in place when it is acknowledged. */
+export const alertMessages = pgTable(
+  'alert_messages',
+  {
+    platform: text('platform').notNull(),
+    alertId: bigint('alert_id', { mode: 'number' })
+      .notNull()
+      .references(() => alerts.id),
+    channel: text('channel').notNull(),
+    messageId: text('message_id').notNull(),
+    postedAt: instant('posted_at').notNull(),
+  },
+  (t) => [primaryKey({ name: 'alert_messages_pk', columns: [t.platform, t.alertId] })],
 );
 
 /**

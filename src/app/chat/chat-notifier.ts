@@ -1,6 +1,7 @@
 import type { Email } from '../../domain/email';
 import type { Policy } from '../../domain/policy';
 import type { Notice, Notifier } from '../../ports/notifier';
+import { alertView } from './alert-view';
 import type { AppContext } from '../app-context';
 import { summarizeNotice } from '../notice-summary';
 import { approvalCard, isFirstTime } from './approval-card';
@@ -35,7 +36,6 @@ const SECURITY_EVENTS = new Set([
   'access_revoked',
   'revocation_failed',
   'revocation_deferred',
-  'alert_raised',
   'break_glass_reviewed',
   'digest_published',
   'checkpoint_signed',
@@ -66,6 +66,7 @@ export class ChatNotifier implements Notifier {
 
   async deliver(notice: Notice): Promise<void> {
     const { event, request } = notice;
+    if (event.action === 'alert_raised' || event.action === 'alert_acknowledged') return this.deliverAlert(notice);
     const policy = this.ctx.policy.current().policy;
     // NB: events about no request (the weekly digest, checkpoints) go to the security channel only.
     if (!request) return this.toSecurityOnly(notice, policy.channels.security[this.platform.kind]);
@@ -106,6 +107,33 @@ export class ChatNotifier implements Notifier {
   private async toSecurityOnly(notice: Notice, channel: string | undefined): Promise<void> {
     const summary = summarizeNotice(notice);
     if (summary && channel && SECURITY_EVENTS.has(notice.event.action)) await this.platform.postToSecurity(channel, summary.text, summary.alert);
+  }
+
+  /**
+   * An alert is a message of its own in the security channel, with an Acknowledge button: posted
+   * once (where it went is recorded, so a redelivery updates it instead) and updated in place when
+   * it is acknowledged. An alert raised before alerts had ids (its event names none) stays one line.
+   */
+  private async deliverAlert(notice: Notice): Promise<void> {
+    const { policy } = this.ctx.policy.current();
+    const channel = policy.channels.security[this.platform.kind];
+    const id = Number(notice.event.data.alertId);
+    const alert = Number.isInteger(id) && id > 0 ? await this.ctx.store.findAlert(id) : undefined;
+    if (!alert) {
+      const summary = summarizeNotice(notice);
+      if (notice.event.action === 'alert_raised' && summary && channel) await this.platform.postToSecurity(channel, summary.text, true);
+      return;
+    }
+    const view = alertView(alert, policy.detection.securityGroup);
+    const posted = await this.ctx.store.alertMessage(this.platform.kind, alert.id);
+    if (posted) {
+      await this.platform.updateAlert(posted, view);
+    } else if (notice.event.action === 'alert_raised' && channel) {
+      // NB: as for approval cards, the record is written at once: a crash between posting and
+      // recording would post a second message on redelivery.
+      const ref = await this.platform.postAlert(channel, view);
+      await this.ctx.store.recordAlertMessage(this.platform.kind, alert.id, ref, this.ctx.clock.now());
+    }
   }
 }
 

@@ -1,5 +1,6 @@
 import type { AccessRequest } from '../../domain/access-request';
 import type { Email } from '../../domain/email';
+import type { AlertView } from './alert-view';
 import type { ApprovalCard } from './approval-card';
 
 /** Where a posted message lives, to update it in place later. */
@@ -22,7 +23,8 @@ export interface PersonMessage {
 
 /**
  * The port a chat platform implements for the bot to speak: approval cards in a channel, updated in
- * place; direct messages; one-line summaries in the security channel. Failures throw
+ * place; direct messages; one-line summaries and alerts (updated in place when acknowledged) in the
+ * security channel. Failures throw
  * `NotificationError` (`unavailable` is retried later, `rejected` is skipped).
  */
 export interface ChatPlatform {
@@ -36,6 +38,10 @@ export interface ChatPlatform {
   tellPerson(who: Email, message: PersonMessage): Promise<void>;
   /** Posts one line to the security channel; `alert` marks it as needing attention. */
   postToSecurity(channel: string, text: string, alert: boolean): Promise<void>;
+  /** Posts an alert to the security channel, with an Acknowledge button while it is open; returns where it is. */
+  postAlert(channel: string, alert: AlertView): Promise<MessageRef>;
+  /** Replaces a posted alert with its current view (who acknowledged it, and when; no button). */
+  updateAlert(ref: MessageRef, alert: AlertView): Promise<void>;
   /** Something changed for these people: refresh whatever per-person view the platform has (App Home). */
   refreshPeople?(who: readonly Email[]): Promise<void>;
 }

@@ -1,13 +1,12 @@
-import type { AlertKind } from '../../domain/alert';
-import { SYSTEM_ACTOR } from '../../domain/audit-event';
 import type { Severity } from '../../domain/detection-policy';
-import type { RequestId } from '../../domain/request-id';
 import type { StoreTransaction } from '../../ports/access-store';
-import { stamp, type Origin } from '../origin';
+import type { Origin } from '../origin';
+import { raiseAlert } from '../raise-alert';
 
 /** A drift alert: about no single request, deduplicated by `key`. */
 export interface DriftAlert {
-  readonly kind: Extract<AlertKind, 'drift' | 'drift_held'>;
+  /** `drift`: access no live grant explains; `drift_held`: a run's revocations wait for a person. */
+  readonly kind: 'drift' | 'drift_held';
   /** The same key is raised once, across runs, replicas and restarts. */
   readonly key: string;
   readonly severity: Severity;
@@ -15,17 +14,12 @@ export interface DriftAlert {
 }
 
 /**
- * Records a drift alert and its `alert_raised` audit event in the caller's transaction; a repeat of
- * the same key writes nothing and returns false. The event reaches the security channel through
- * the notifiers, like every other alert.
- *
- * NB: the one place drift raises alerts. Until the generalised alert API (dedupe keys and
- * severities of their own, issue 13 part A) lands, the dedupe key rides in the `alerts.request_id`
- * column, which has no foreign key: switch this function to that API and nothing else changes.
+ * Records a drift alert and its `alert_raised` audit event in the caller's transaction, through the
+ * alerts' own unique keys; a repeat of the same key writes nothing and returns false. The event
+ * reaches the security channel through the notifiers, like every other alert, with its
+ * Acknowledge button. The one place drift raises alerts.
  */
 export async function raiseDriftAlert(tx: StoreTransaction, alert: DriftAlert, origin: Origin, policySha: string, now: Date): Promise<boolean> {
-  if (!(await tx.raiseAlert({ kind: alert.kind, requestId: alert.key as RequestId, message: alert.message }, now))) return false;
-  const event = { action: 'alert_raised' as const, actor: SYSTEM_ACTOR, data: { alert: alert.kind, rule: 'drift', severity: alert.severity, key: alert.key, message: alert.message } };
-  await tx.appendAudit(stamp([event], origin, policySha), now);
-  return true;
+  const finding = { rule: alert.kind === 'drift' ? ('drift' as const) : ('driftHeld' as const), severity: alert.severity, key: alert.key, message: alert.message };
+  return (await raiseAlert(tx, finding, origin, policySha, now)) !== undefined;
 }

@@ -25,6 +25,8 @@ export const refusalCodes = [
   'provider_refused',
   /** The provider did not answer the check made before any approval; nothing was recorded. */
   'provider_unavailable',
+  /** An alert id that names no alert. */
+  'no_such_alert',
 ] as const;
 export type RefusalCode = (typeof refusalCodes)[number];
 

@@ -26,4 +26,12 @@ describe('LogNotifier', () => {
     expect((granted?.input as { summary: string }).summary).toBe('dave@example.com was granted sandbox-admin until 2026-03-03T12:00:00.000Z (request ABCDEFGH, ticket OPS-1)');
     expect(alert).toMatchObject({ level: 40, msg: 'security alert', notice: 'alert_raised', input: { summary: 'Revoking sandbox-admin from dave has failed 3 times' } });
   });
+
+  it('logs an acknowledgement as a notice naming the alert, who, and the terminal it came from', async () => {
+    const { stream, lines } = sink();
+    const notifier = new LogNotifier(createLogger('info', stream));
+    const acked = { ...event(4, 'alert_acknowledged', { alertId: 12, rule: 'firstGrant', severity: 'low', key: 'first_grant:ABCDEFGH', origin: { via: 'cli', osUser: 'erin' } }), actor: 'erin@example.com' };
+    await notifier.deliver({ event: acked });
+    expect(lines()).toEqual([expect.objectContaining({ level: 30, msg: 'notice', notice: 'alert_acknowledged', input: { summary: 'Alert 12 (First grant of a role) acknowledged by erin@example.com (via CLI, by OS user erin)' } })]);
+  });
 });

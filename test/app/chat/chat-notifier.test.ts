@@ -1,6 +1,10 @@
+import { sql } from 'drizzle-orm';
 import type { Database } from '../../../src/adapters/store/open-database';
 import { approveRequest } from '../../../src/app/approve-request';
+import { acknowledgeAlert } from '../../../src/app/acknowledge-alert';
+import type { AlertView } from '../../../src/app/chat/alert-view';
 import type { ApprovalCard } from '../../../src/app/chat/approval-card';
+import { raiseAnomalies } from '../../../src/app/raise-alert';
 import { ChatNotifier } from '../../../src/app/chat/chat-notifier';
 import type { ChatPlatform, MessageRef, PersonMessage } from '../../../src/app/chat/chat-platform';
 import { denyRequest } from '../../../src/app/deny-request';
@@ -36,6 +40,15 @@ class RecordingPlatform implements ChatPlatform {
   }
   async postToSecurity(_channel: string, text: string, alert: boolean): Promise<void> {
     this.security.push({ text, alert });
+  }
+  readonly alerts: { channel: string; alert: AlertView }[] = [];
+  readonly alertUpdates: { ref: MessageRef; alert: AlertView }[] = [];
+  async postAlert(channel: string, alert: AlertView): Promise<MessageRef> {
+    this.alerts.push({ channel, alert });
+    return { channel, messageId: `alert-ts-${this.alerts.length}` };
+  }
+  async updateAlert(ref: MessageRef, alert: AlertView): Promise<void> {
+    this.alertUpdates.push({ ref, alert });
   }
 }
 
@@ -150,5 +163,65 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
 
     // Then security sees the alert, naming the access
     expect(platform.security).toEqual([{ text: expect.stringContaining('access without a live grant: prod-readonly for frank@example.com at local'), alert: true }]);
+  });
+
+  describe('alerts', () => {
+    const spike = { rule: 'requestSpike' as const, severity: 'medium' as const, key: 'request_spike:person:dave@example.com:2026-03-03T00:00:00.000Z', message: 'dave@example.com opened 5 requests within 1d.' };
+
+    it('posts each alert once to the security channel with an Acknowledge action, and updates it in place when acknowledged', async () => {
+      // Given an alert about a person (no request), delivered
+      const [alert] = await raiseAnomalies(h.ctx, [spike], { via: 'scheduler' });
+      await deliver();
+
+      // Then it is one message in C0SECURITY, open, with the button
+      expect(platform.alerts).toEqual([
+        {
+          channel: 'C0SECURITY',
+          alert: expect.objectContaining({ id: alert?.id, headline: 'Medium: Request spike', message: spike.message, status: 'Open: a member of security acknowledges it here', actions: ['acknowledge'] }),
+        },
+      ]);
+      expect(await h.ctx.store.alertMessage('slack', alert?.id ?? 0)).toEqual({ channel: 'C0SECURITY', messageId: 'alert-ts-1' });
+
+      // When erin acknowledges it
+      h.clock.advance(2);
+      await acknowledgeAlert(h.ctx, alert?.id ?? 0, email('erin@example.com'), slackOrigin);
+      await deliver();
+
+      // Then the same message is updated to say who and when, without the button; nothing new is posted
+      expect(platform.alerts).toHaveLength(1);
+      expect(platform.alertUpdates).toEqual([
+        { ref: { channel: 'C0SECURITY', messageId: 'alert-ts-1' }, alert: expect.objectContaining({ status: 'Acknowledged by erin@example.com at', statusAt: h.clock.now(), actions: [] }) },
+      ]);
+      expect(platform.security).toEqual([]);
+    });
+
+    it('updates rather than posts again when an alert is delivered a second time', async () => {
+      // Given an alert delivered once
+      await raiseAnomalies(h.ctx, [spike], { via: 'scheduler' });
+      const head = (await h.ctx.store.auditHead())?.seq ?? 0;
+      await deliver();
+
+      // When its notice is delivered again (a crash after posting, before the position was saved)
+      await database.db.execute(sql`UPDATE notification_cursors SET last_seq = ${head - 1} WHERE notifier = 'slack'`);
+      await deliver();
+
+      // Then it was posted once and updated once
+      expect(platform.alerts).toHaveLength(1);
+      expect(platform.alertUpdates).toHaveLength(1);
+    });
+
+    it('posts an alert raised before alerts had ids as the line it was', async () => {
+      await h.ctx.store.transaction((tx) => tx.appendAudit([{ action: 'alert_raised', actor: 'system', requestId: 'AAAAAAAA' as never, data: { alert: 'revocation_failing', message: 'Revoking sandbox-admin from dave has failed 3 times' } }], h.clock.now()));
+      await deliver();
+      expect(platform.alerts).toEqual([]);
+      expect(platform.security).toEqual([{ text: 'Revoking sandbox-admin from dave has failed 3 times', alert: true }]);
+    });
+
+    it('posts nothing where the policy names no security channel for the platform', async () => {
+      h.setPolicy(examplePolicyText.replace('  security: { slack: C0SECURITY, teams: "19:security@thread.tacv2" }', '  security: { teams: "19:security@thread.tacv2" }'));
+      await raiseAnomalies(h.ctx, [spike], { via: 'scheduler' });
+      await deliver();
+      expect(platform.alerts).toEqual([]);
+    });
   });
 });

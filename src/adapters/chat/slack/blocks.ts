@@ -1,4 +1,5 @@
 import type { KnownBlock, View } from '@slack/types';
+import type { AlertView } from '../../../app/chat/alert-view';
 import type { ApprovalCard, CardAction } from '../../../app/chat/approval-card';
 import type { ChatReply } from '../../../app/chat/run-chat-command';
 import type { AccessRequest } from '../../../domain/access-request';
@@ -8,6 +9,8 @@ import { escapeMrkdwn, fitSection, mrkdwn, plainText, richMrkdwn, slackDate } fr
 
 /** action_ids of every button the bot shows; the value is always a request id. */
 export const actionIds = { approve: 'approve', deny: 'deny', review: 'review', extend: 'extend', revoke: 'revoke' } as const;
+/** action_id of the Acknowledge button on an alert; its value is the alert id. */
+export const alertActionIds = { acknowledge: 'acknowledge_alert' } as const;
 /** callback_ids of the bot's modals. */
 export const viewIds = { request: 'request_form', deny: 'deny_form', extend: 'extend_form' } as const;
 
@@ -51,6 +54,26 @@ function button(action: CardAction, id: string): { type: 'button'; action_id: st
     case 'review':
       return { type: 'button', action_id: actionIds.review, value: id, style: 'primary', text: { type: 'plain_text', text: 'Mark reviewed' } };
   }
+}
+
+const SEVERITY_ICON = { high: ':rotating_light:', medium: ':warning:', low: ':information_source:' } as const;
+
+/** An alert in the security channel: severity and title, the finding, where it stands, and Acknowledge while open. */
+export function alertBlocks(alert: AlertView): { text: string; blocks: KnownBlock[] } {
+  const about = alert.requestId ? ` · request ${escapeMrkdwn(alert.requestId)}` : '';
+  const blocks: KnownBlock[] = [
+    { type: 'section', text: mrkdwn(fitSection(`${SEVERITY_ICON[alert.severity]} *${escapeMrkdwn(alert.headline)}*\n${escapeMrkdwn(alert.message)}`)) },
+    { type: 'context', elements: [mrkdwn(`Alert ${alert.id}${about} · raised ${slackDate(alert.raisedAt)}`)] },
+    { type: 'context', elements: [mrkdwn(fitSection(`${escapeMrkdwn(alert.status)}${alert.statusAt ? ` ${slackDate(alert.statusAt)}` : ''}`))] },
+  ];
+  if (alert.actions.includes('acknowledge')) {
+    blocks.push({
+      type: 'actions',
+      block_id: `alert:${alert.id}`,
+      elements: [{ type: 'button', action_id: alertActionIds.acknowledge, value: String(alert.id), text: { type: 'plain_text', text: 'Acknowledge' } }],
+    });
+  }
+  return { text: fallback(`${alert.headline}: ${alert.message}`), blocks };
 }
 
 /** An ephemeral answer to a command or a click: the bot's words formatted, what people typed escaped, in one section. */

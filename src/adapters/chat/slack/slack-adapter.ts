@@ -6,7 +6,9 @@ import { ErrorCode, WebClient, type WebClientOptions } from '@slack/web-api';
 import type { Logger } from 'pino';
 import type { AppContext } from '../../../app/app-context';
 import type { Config } from '../../../config/env';
+import { acknowledgeAlert, acknowledgementText } from '../../../app/acknowledge-alert';
 import { approveRequest } from '../../../app/approve-request';
+import type { AlertView } from '../../../app/chat/alert-view';
 import type { ApprovalCard } from '../../../app/chat/approval-card';
 import { chatRefusalText, parseChatCommand } from '../../../app/chat/chat-command';
 import type { ChatPlatform, MessageRef, PersonMessage } from '../../../app/chat/chat-platform';
@@ -19,12 +21,13 @@ import type { Outcome } from '../../../app/outcome';
 import { approvalText, openedText } from '../../../app/outcome-text';
 import { dryRunRequest, requestAccess } from '../../../app/request-access';
 import type { AccessRequest } from '../../../domain/access-request';
+import { parseAlertId } from '../../../domain/alert';
 import type { Email } from '../../../domain/email';
 import type { RefusalCode } from '../../../domain/lifecycle/transition';
 import { requestableRoles } from '../../../domain/policy';
 import { parseExactRequestId, type RequestId } from '../../../domain/request-id';
 import { type RichText, say } from '../../../domain/rich-text';
-import { actionIds, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
+import { actionIds, alertActionIds, alertBlocks, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
 import { escapeMrkdwn, fitSection, mrkdwn } from './mrkdwn';
 import { isOurWorkspace, SlackDirectory, type SlackWorkspace } from './slack-identity';
 
@@ -180,6 +183,16 @@ export class SlackAdapter implements ChatPlatform {
     await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: line, blocks: [{ type: 'section', text: mrkdwn(line) }] }));
   }
 
+  async postAlert(channel: string, alert: AlertView): Promise<MessageRef> {
+    const posted = await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, ...alertBlocks(alert) }));
+    if (!posted.ts || !posted.channel) throw new NotificationError('unavailable', 'slack', 'chat.postMessage returned no ts');
+    return { channel: posted.channel, messageId: posted.ts };
+  }
+
+  async updateAlert(ref: MessageRef, alert: AlertView): Promise<void> {
+    await this.call('chat.update', () => this.client.chat.update({ channel: ref.channel, ts: ref.messageId, ...alertBlocks(alert) }));
+  }
+
   async refreshPeople(who: readonly Email[]): Promise<void> {
     // NB: off the notice pipeline (which delivers in order, one notice at a time) and coalesced per
     // person: a burst of events for one request rebuilds each Home tab once. People are looked up
@@ -310,6 +323,32 @@ export class SlackAdapter implements ChatPlatform {
       await this.guarded(this.teller(body.user.id), () =>
         this.tellInChannel(undefined, body.user.id, { ok: true, text: say`Extension ${outcome.value.id} for ${outcome.value.role} is waiting for ${outcome.value.approvalsRequired} approval(s).` }),
       );
+    });
+
+    this.app.action(alertActionIds.acknowledge, async ({ ack, body, action, respond }) => {
+      await ack();
+      const tell = this.teller(body.user.id, respond);
+      await this.guarded(tell, async () => {
+        const id = parseAlertId((action as { value?: unknown }).value);
+        if (id === undefined) return tell({ ok: false, text: say`This button names no alert.` });
+        const click = body as ClickPayload;
+        if (!(await this.firstDelivery(`action:${click.trigger_id ?? ''}:${(action as { action_ts?: string }).action_ts ?? ''}`))) return;
+        // NB: only the alert's own message counts: a copy of the button elsewhere (a forged message,
+        // an ephemeral, another channel) acknowledges nothing.
+        const container = click.container ?? {};
+        const posted = await this.ctx.store.alertMessage(this.kind, id);
+        if (!posted || container.type !== 'message' || container.is_ephemeral || container.channel_id !== posted.channel || container.message_ts !== posted.messageId) {
+          this.log.warn({ alertId: id, container }, 'refused an Acknowledge click from a place the bot did not put it');
+          return tell({ ok: false, text: say`This button is not one the bot showed for alert ${String(id)}. Use the alert's message in the security channel.` });
+        }
+        const actor = await this.actor(body.user.id, teamOf(click), { fresh: true });
+        if (!actor.ok) return tell(actor);
+        const outcome = await acknowledgeAlert(this.ctx, id, actor.actor.email, actor.actor.origin, await this.groupsOf(body.user.id, { fresh: true }));
+        if (!outcome.ok) return tell({ ok: false, text: chatRefusalText(outcome.refusal) });
+        // NB: the message itself shows the acknowledgement once the notice is delivered; a repeat says who was first.
+        if (outcome.changed) this.hooks.onChange();
+        else await tell({ ok: true, text: say`${acknowledgementText(outcome.value, false)}` });
+      });
     });
 
     this.app.event('app_home_opened', async ({ event, context }) => {

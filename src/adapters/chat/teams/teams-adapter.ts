@@ -1,3 +1,4 @@
+import type { AlertView } from '../../../app/chat/alert-view';
 import type { ServerResponse } from 'node:http';
 import type { Request as SdkRequest, TurnContext, WebResponse } from '@microsoft/agents-hosting';
 import type { Logger } from 'pino';
@@ -23,7 +24,7 @@ import type { BufferedRequest, RouteHandler } from '../../../service/http-server
 import { ConversationPacer } from './conversation-pacer';
 import { actionOf, channelOf, viewOf, type ActivityView } from './teams-activity';
 import { authConfiguration, TeamsCloudAdapter } from './teams-auth';
-import { approvalCardView, formFields, personMessageCard, replyCard, requestFormCard, securityLineCard, textCard, verbs, type AdaptiveCard, type FormField, type FormValues } from './teams-cards';
+import { type AdaptiveCard, alertCard, approvalCardView, type FormField, formFields, type FormValues, personMessageCard, replyCard, requestFormCard, securityLineCard, textCard, verbs } from './teams-cards';
 import { TeamsApiError, TeamsConnector, type BotTokenSource, type OutgoingActivity } from './teams-connector';
 import type { TeamsDirectoryStore, TeamsPerson } from './teams-directory';
 import { admitTeamsMember, commandText, isOurTenant, rosterPerson, type TeamsMember } from './teams-identity';
@@ -142,6 +143,20 @@ export class TeamsAdapter implements ChatPlatform {
     const at = message.action === 'access_granted' || message.action === 'access_expiring_soon' || message.action === 'grant_extended' ? message.request.grant?.expiresAt : undefined;
     const sent = await this.writeTo(person, cardActivity(personMessageCard(message.text, message.request, message.offerExtend, at)));
     if (!sent) this.log.warn({ requestId: message.request.id, action: message.action }, 'the requester cannot be reached in a 1:1 chat with the bot; direct message skipped');
+  }
+
+  async postAlert(channel: string, view: AlertView): Promise<MessageRef> {
+    const target = await this.directory.channel(channel);
+    if (!target) throw unknownChannel(channel);
+    const messageId = await this.notice(`post alert ${view.id}`, () => this.connector.send(target.serviceUrl, channel, cardActivity(alertCard(view))));
+    if (!messageId) throw new NotificationError('unavailable', 'teams', `posting alert ${view.id} returned no activity id`);
+    return { channel, messageId };
+  }
+
+  async updateAlert(ref: MessageRef, view: AlertView): Promise<void> {
+    const target = await this.directory.channel(ref.channel);
+    if (!target) throw unknownChannel(ref.channel);
+    await this.notice(`update alert ${view.id}`, () => this.connector.update(target.serviceUrl, ref.channel, ref.messageId, cardActivity(alertCard(view))));
   }
 
   async postToSecurity(channel: string, text: string, alert: boolean): Promise<void> {

@@ -1,3 +1,4 @@
+import type { AlertView } from '../../../app/chat/alert-view';
 import type { ApprovalCard, CardAction, RiskFlag } from '../../../app/chat/approval-card';
 import type { ChatReply } from '../../../app/chat/run-chat-command';
 import type { AccessRequest } from '../../../domain/access-request';
@@ -121,6 +122,24 @@ export function personMessageCard(text: string, request: AccessRequest, offerExt
 /** One line in the security channel; an alert is marked. */
 export function securityLineCard(text: string, alert: boolean): AdaptiveCard {
   return card(plainBlocks(`${alert ? '\u{1F6A8} ' : ''}${text}`, alert ? { color: 'Attention' } : {}));
+}
+
+/**
+ * An alert in the security channel: headline, the rule's sentence, where it stands. NB: Teams has no
+ * Acknowledge button yet; the card says how to acknowledge (the CLI, or the Slack message), and is
+ * updated in place with who acknowledged it, from anywhere.
+ */
+export function alertCard(view: AlertView): AdaptiveCard {
+  const open = view.actions.includes('acknowledge');
+  const body: CardElement[] = [
+    ...plainBlocks(`\u{1F6A8} ${view.headline} (alert ${view.id})`, { weight: 'Bolder', ...(view.severity === 'high' ? { color: 'Attention' } : {}) }),
+    ...plainBlocks(view.message),
+    localTimeBlock('Raised', view.raisedAt),
+    view.statusAt
+      ? localTimeBlock(view.status, view.statusAt)
+      : { type: 'TextBlock', text: open ? `Open: acknowledge with \`prod-access alerts ack ${view.id}\`` : view.status, isSubtle: true, wrap: true, spacing: 'None' },
+  ];
+  return card(body);
 }
 
 /** What the request form's submission carried, as typed. */
