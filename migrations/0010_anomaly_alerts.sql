@@ -19,11 +19,12 @@ ALTER TABLE "alerts" ADD COLUMN "dedupe_key" text;--> statement-breakpoint
 -- so a revocation still failing after the upgrade is not alerted a second time. Keep these lines
 -- when regenerating this migration.
 UPDATE "alerts" SET
-  "rule" = (CASE "kind" WHEN 'revocation_failing' THEN 'revocationFailing' WHEN 'grant_failed' THEN 'grantFailed' WHEN 'drift' THEN 'drift' WHEN 'drift_held' THEN 'driftHeld' ELSE 'breakGlassUnreviewed' END)::"alert_rule",
+  "rule" = (CASE "kind"::text WHEN 'revocation_failing' THEN 'revocationFailing' WHEN 'grant_failed' THEN 'grantFailed' WHEN 'drift' THEN 'drift' WHEN 'drift_held' THEN 'driftHeld' ELSE 'breakGlassUnreviewed' END)::"alert_rule",
   "severity" = 'high',
   -- NB: drift alerts (kinds drift, drift_held) kept their own key in request_id before alerts had keys.
-  "dedupe_key" = (CASE WHEN "kind" IN ('drift', 'drift_held') THEN "request_id" ELSE "kind"::text || ':' || "request_id" END),
-  "request_id" = (CASE WHEN "kind" IN ('drift', 'drift_held') THEN NULL ELSE "request_id" END);--> statement-breakpoint
+  -- "kind" is compared as text: PostgreSQL refuses an enum value added earlier in the same transaction.
+  "dedupe_key" = (CASE WHEN "kind"::text IN ('drift', 'drift_held') THEN "request_id" ELSE "kind"::text || ':' || "request_id" END),
+  "request_id" = (CASE WHEN "kind"::text IN ('drift', 'drift_held') THEN NULL ELSE "request_id" END);--> statement-breakpoint
 ALTER TABLE "alerts" ALTER COLUMN "rule" SET NOT NULL;--> statement-breakpoint
 ALTER TABLE "alerts" ALTER COLUMN "severity" SET NOT NULL;--> statement-breakpoint
 ALTER TABLE "alerts" ALTER COLUMN "dedupe_key" SET NOT NULL;--> statement-breakpoint
