@@ -114,7 +114,9 @@ describe('Slack and Teams together', () => {
     const events = await bot.service.app.ctx.store.readAudit(1, 100_000);
     const trail = (id: RequestId) =>
       events
-        .filter((e: ChainedAuditEvent) => e.requestId === id)
+        // NB: the anomaly detector's alerts are left out: dave's first grant of the role raises one
+        // (firstGrant) for the request made first, whichever platform it came from.
+        .filter((e: ChainedAuditEvent) => e.requestId === id && e.action !== 'alert_raised' && e.action !== 'alert_acknowledged')
         .map((e) => {
           const { origin, ...facts } = e.data as { origin?: { via?: string; platformUserId?: string; platformTeamId?: string } } & Record<string, unknown>;
           return { event: { action: e.action, actor: e.actor, data: JSON.parse(JSON.stringify(facts).replaceAll(id, '<id>')) as unknown }, origin };

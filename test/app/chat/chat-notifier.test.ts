@@ -161,8 +161,13 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
     await checkDrift(h.ctx, { trigger: 'cli', origin: cliOrigin });
     await deliver();
 
-    // Then security sees the alert, naming the access
-    expect(platform.security).toEqual([{ text: expect.stringContaining('access without a live grant: prod-readonly for frank@example.com at local'), alert: true }]);
+    // Then security sees the alert, naming the access, as an alert of its own that can be acknowledged
+    expect(platform.alerts).toEqual([
+      {
+        channel: 'C0SECURITY',
+        alert: expect.objectContaining({ rule: 'drift', headline: 'High: Access without a grant (drift)', message: expect.stringContaining('access without a live grant: prod-readonly for frank@example.com at local'), actions: ['acknowledge'] }),
+      },
+    ]);
   });
 
   describe('alerts', () => {

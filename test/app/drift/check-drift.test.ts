@@ -150,7 +150,7 @@ describe.each(storeBackends)('drift reconciliation on a real PostgreSQL role, st
     // And security was alerted, with the rule's severity
     const alerts = await events('alert_raised');
     expect(alerts).toHaveLength(1);
-    expect(alerts[0]?.data).toMatchObject({ alert: 'drift', rule: 'drift', severity: 'high' });
+    expect(alerts[0]?.data).toMatchObject({ rule: 'drift', severity: 'high', key: expect.stringMatching(/^drift:/) });
     expect(String(alerts[0]?.data.message)).toContain(`pg-readonly for ${logins.frank} (frank@example.com) at postgres`);
     expect(String(alerts[0]?.data.message)).toContain('It was not revoked (detection.drift.revoke is off)');
     expect(await events('drift_checked')).toHaveLength(1);
@@ -161,7 +161,7 @@ describe.each(storeBackends)('drift reconciliation on a real PostgreSQL role, st
     // Then the finding stands, but is not news: no second alert
     expect(again.findings).toEqual([expect.objectContaining({ principal: logins.frank, new: false })]);
     expect(await events('alert_raised')).toHaveLength(1);
-    expect(await queryRows(database, `SELECT kind FROM alerts`)).toEqual([{ kind: 'drift' }]);
+    expect(await queryRows(database, `SELECT rule, dedupe_key FROM alerts`)).toEqual([{ rule: 'drift', dedupe_key: expect.stringMatching(/^drift:/) }]);
   });
 
   it('flags a live grant whose access was removed at the provider, once', async () => {
@@ -236,7 +236,7 @@ describe.each(storeBackends)('drift reconciliation on a real PostgreSQL role, st
     expect(await members()).toEqual([logins.dave, logins.frank].sort());
     // And security is asked to decide, once while the hold lasts
     await checkDrift(h.ctx, { trigger: 'schedule', scheduledFor: new Date('2026-03-03T10:30:00Z'), origin: scheduler });
-    const holdAlerts = (await events('alert_raised')).filter((e) => e.data.alert === 'drift_held');
+    const holdAlerts = (await events('alert_raised')).filter((e) => e.data.rule === 'driftHeld');
     expect(holdAlerts).toHaveLength(1);
     expect(String(holdAlerts[0]?.data.message)).toContain(`prod-access drift approve ${held.id} --as <email>`);
     expect(await members()).toEqual([logins.dave, logins.frank].sort());
