@@ -145,29 +145,18 @@ export async function selectDigestFigures(db: StoreDatabase, period: Period, asO
 }
 
 /**
- * Alerts raised in the period by kind and, where alerts can be acknowledged (an `acknowledged_at`
- * column on `alerts`), how many of them are acknowledged and how many of all are open.
- * NB: acknowledgement arrives with the anomaly alerts (issue 13, part A); until that migration has
- * run the column is absent, and the digest says nothing about acknowledgement rather than
- * calling every alert open. Once both are merged, this check can become the plain column.
+ * Alerts raised in the period by rule, how many of them are acknowledged, and how many of all are
+ * open now.
  */
 async function selectAlertFigures(db: StoreDatabase, since: SQL, until: SQL): Promise<DigestFigures['alerts']> {
-  const [column] = rowsOf<{ present: boolean }>(
-    await db.execute(sql`
-      SELECT EXISTS (SELECT 1 FROM information_schema.columns
-                     WHERE table_schema = current_schema() AND table_name = 'alerts' AND column_name = 'acknowledged_at') AS present`),
-  );
-  const acknowledgeable = column?.present === true;
   const kinds = rowsOf<{ kind: string; raised: unknown; acknowledged: unknown }>(
     await db.execute(sql`
-      SELECT kind::text AS kind, count(*) AS raised,
-             ${acknowledgeable ? sql`count(*) FILTER (WHERE acknowledged_at IS NOT NULL)` : sql`0`} AS acknowledged
+      SELECT rule::text AS kind, count(*) AS raised, count(*) FILTER (WHERE acknowledged_at IS NOT NULL) AS acknowledged
       FROM alerts WHERE raised_at >= ${since} AND raised_at < ${until}
-      GROUP BY kind ORDER BY count(*) DESC, kind`),
+      GROUP BY rule ORDER BY count(*) DESC, rule::text`),
   );
   const byKind = kinds.map((k) => ({ kind: k.kind, count: num(k.raised) }));
   const raised = byKind.reduce((sum, k) => sum + k.count, 0);
-  if (!acknowledgeable) return { raised, byKind };
   const [open] = rowsOf<{ open: unknown }>(await db.execute(sql`SELECT count(*) AS open FROM alerts WHERE acknowledged_at IS NULL`));
   return { raised, byKind, acknowledged: kinds.reduce((sum, k) => sum + num(k.acknowledged), 0), openNow: num(open?.open) };
 }
