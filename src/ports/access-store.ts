@@ -1,6 +1,6 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
 import type { Alert } from '../domain/alert';
-import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
+import type { AuditEvent, ChainedAuditEvent, StoredAuditEvent } from '../domain/audit-event';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
 
@@ -19,8 +19,15 @@ export interface AccessStore {
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Events with `seq` in [fromSeq, fromSeq + limit), in order: the pages `audit verify` walks. */
   readAudit(fromSeq: number, limit: number): Promise<ChainedAuditEvent[]>;
+  /**
+   * `readAudit` as the database holds the events, time and data as text, unparsed: the cheap form
+   * `audit verify` reads on one thread and hashes on others. One statement: keep `limit` to a page.
+   */
+  readStoredAudit(fromSeq: number, limit: number): Promise<StoredAuditEvent[]>;
   /** Events that occurred in [since, until), in `seq` order, for export. */
   readAuditBetween(range: { since?: Date; until?: Date }, afterSeq: number, limit: number): Promise<ChainedAuditEvent[]>;
+  /** How many events occurred in [since, until): what `audit export` shows its progress against. */
+  countAuditBetween(range: { since?: Date; until?: Date }): Promise<number>;
   /** The event with this `seq`, if present. */
   auditEventAt(seq: number): Promise<ChainedAuditEvent | undefined>;
   /**
