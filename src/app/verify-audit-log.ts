@@ -180,7 +180,11 @@ export function exportLine(event: ChainedAuditEvent): string {
  * checked from its first event; the first event's `prevHash` is reported for matching against
  * the live log or an earlier export.
  */
-export async function verifyExportLines(lines: Iterable<string> | AsyncIterable<string>, head?: { seq: number; hash: string }): Promise<VerifyReport> {
+export async function verifyExportLines(
+  lines: Iterable<string> | AsyncIterable<string>,
+  head?: { seq: number; hash: string },
+  onProgress?: (verified: number) => void,
+): Promise<VerifyReport> {
   let verifier: ChainVerifier | undefined;
   let first: ChainedAuditEvent | undefined;
   let headSeen: { hash: string } | undefined;
@@ -196,6 +200,7 @@ export async function verifyExportLines(lines: Iterable<string> | AsyncIterable<
     }
     if (!verifier.add(event)) break;
     if (head && event.seq === head.seq) headSeen = event;
+    if (onProgress && lineNo % PAGE === 0) onProgress(verifier.result().count);
   }
   if (!verifier || !first) return { ok: false, count: 0, message: 'the export holds no events' };
   const result = verifier.result();

@@ -13,6 +13,7 @@ import type { AdminFile } from '../service/admin-endpoint';
 import { openApp, type OpenedApp } from '../service/open-app';
 import { EXIT_FAILED, EXIT_USAGE, runCli, type CliEnv, type CliIo } from './program';
 import { findService, runThroughService } from './service-client';
+import { terminalIo } from './terminal-io';
 
 /** Thrown when a command needs the embedded database and a running service holds it. */
 class ServiceHoldsDatabase extends Error {
@@ -23,14 +24,8 @@ class ServiceHoldsDatabase extends Error {
 
 const KNOWN_PROVIDERS: readonly string[] = providerKinds;
 
-const io: CliIo = {
-  out: (text) =>
-    new Promise<void>((resolve) => {
-      if (process.stdout.write(text)) resolve();
-      else process.stdout.once('drain', resolve);
-    }),
-  err: (text) => void process.stderr.write(text),
-};
+// NB: progress lines only when stderr is a terminal; piped or redirected, no transient output.
+const io: CliIo = terminalIo(process.stdout, process.stderr);
 
 async function main(argv: string[]): Promise<number> {
   // NB: as the service: what the CLI creates when it opens DATA_DIR itself is its owner's only.

@@ -14,7 +14,8 @@ import type { Outcome } from '../app/outcome';
 import { approvalText, cancelText, extensionOpenedText, openedText, revokeText } from '../app/outcome-text';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
-import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
+import { parseHead, verifyAuditLog, verifyExportLines, type VerifyReport } from '../app/verify-audit-log';
+import { WorkerChainChecker } from '../adapters/threads/worker-chain-checker';
 import type { SetupFinding } from '../adapters/chat/slack/slack-doctor';
 import { refusalText } from '../domain/lifecycle/transition';
 import { parsePolicy, requestableRoles, type LoadedPolicy, type Policy } from '../domain/policy';
@@ -26,6 +27,7 @@ import { formatDuration } from '../domain/duration';
 import { quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
 import { cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
+import { progressLine } from './progress-line';
 
 export const EXIT_OK = 0;
 /** A rule said no (not an approver, self-approval, bad ticket), or a check failed (broken chain). */
@@ -38,6 +40,11 @@ export const EXIT_FAILED = 3;
 export interface CliIo {
   out(text: string): void | Promise<void>;
   err(text: string): void;
+  /**
+   * A transient status line on the terminal (`undefined` erases it); absent when nobody would see it
+   * (stderr piped or redirected), and then commands print no progress at all.
+   */
+  progress?(line: string | undefined): void;
 }
 
 /** What the commands run against; the entry point decides where the app lives. */
@@ -58,6 +65,10 @@ export interface CliEnv {
   readonly knownProviders: readonly string[];
   /** `doctor`: checks a policy against the Slack workspace the configured token reaches; absent when Slack is not configured. */
   readonly checkSlack?: (policy: Policy) => Promise<readonly SetupFinding[]>;
+  /** A monotonic clock in milliseconds, for progress rates (default: performance.now). */
+  readonly monotonicMs?: () => number;
+  /** Hashing threads for `audit verify` (default: one per CPU the process may use). */
+  readonly hashingThreads?: number;
 }
 
 class CliExit extends Error {
@@ -130,6 +141,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
 
 function buildProgram(env: CliEnv, origin: Origin): Command {
   const { io } = env;
+  const nowMs = env.monotonicMs ?? (() => performance.now());
   const program = new Command('prod-access')
     .description('Temporary, audited production access: administer the bot, or make and decide requests from scripts.')
     .exitOverride()
@@ -221,7 +233,18 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain or the export').argParser(asHead))
     .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
     .action(async (opts: { head?: { seq: number; hash: string }; file?: string }) => {
-      const report = opts.file ? await verifyFile(opts.file, opts.head) : await verifyAuditLog((await env.app()).ctx.store, opts.head);
+      const progress = progressLine(io, 'verified', nowMs);
+      // NB: threads start only for a log large enough to be worth them (see verifyAuditLog).
+      const parallel = opts.file ? undefined : new WorkerChainChecker(env.hashingThreads);
+      let report: VerifyReport;
+      try {
+        report = parallel
+          ? await verifyAuditLog((await env.app()).ctx.store, opts.head, { parallel, onProgress: (n, total) => progress.update(n, total) })
+          : await verifyFile(opts.file ?? '', opts.head, (n) => progress.update(n));
+      } finally {
+        progress.end();
+        await parallel?.close();
+      }
       if (!report.ok) throw new CliExit(EXIT_REFUSED, report.message);
       await io.out(`${report.message}\n`);
     });
@@ -240,7 +263,15 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .option('--until <date>', 'events before this time (ISO 8601)', asDate)
     .action(async (opts: { since?: Date; until?: Date }) => {
       const { ctx } = await env.app();
-      const count = await exportAuditLog(ctx.store, opts, (line) => io.out(line));
+      const progress = progressLine(io, 'exported', nowMs);
+      // NB: counted only for someone watching: a piped export costs no extra query.
+      const total = io.progress ? await ctx.store.countAuditBetween(opts) : undefined;
+      let count;
+      try {
+        count = await exportAuditLog(ctx.store, opts, (line) => io.out(line), (n) => progress.update(n, total));
+      } finally {
+        progress.end();
+      }
       io.err(`exported ${count} event${count === 1 ? '' : 's'}\n`);
     });
 
@@ -395,10 +426,10 @@ async function readPolicyFile(file: string | undefined, knownProviders: readonly
   return { path, loaded: parsed.loaded };
 }
 
-async function verifyFile(file: string, head: { seq: number; hash: string } | undefined) {
+async function verifyFile(file: string, head: { seq: number; hash: string } | undefined, onProgress: (verified: number) => void) {
   try {
     const reader = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    return await verifyExportLines(reader, head);
+    return await verifyExportLines(reader, head, onProgress);
   } catch (error) {
     throw new CliExit(EXIT_REFUSED, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }
