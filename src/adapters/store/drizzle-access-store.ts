@@ -675,7 +675,8 @@ async function guard<T>(operation: string, run: () => Promise<T>): Promise<T> {
   }
 }
 
-function requestColumns(request: AccessRequest): RequestInsert {
+/** The `access_requests` row of a request (also what bench/seed-history.ts writes in bulk). */
+export function requestColumns(request: AccessRequest): RequestInsert {
   return {
     id: request.id,
     kind: request.kind,
