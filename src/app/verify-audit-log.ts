@@ -1,7 +1,7 @@
-import { ChainVerifier, checkSegment, describeBreak, GENESIS_HASH, hashedFields, type ChainBreak, type ChainSegment, type SegmentCheck } from '../domain/audit-chain';
+import { ChainVerifier, checkSegment, describeBreak, GENESIS_HASH, hashedFields, type ChainBreak } from '../domain/audit-chain';
 import type { ChainedAuditEvent } from '../domain/audit-event';
 import type { AccessStore, AuditStateGap } from '../ports/access-store';
-import type { ChainChecker } from '../ports/chain-checker';
+import type { ChainChecker, StoredPageCheck } from '../ports/chain-checker';
 
 // NB: measured on PostgreSQL: statements of up to 2,000 rows read faster than larger ones (large
 // results outlive the young generation and cost major GCs), and a page is also what one thread hashes.
@@ -25,8 +25,18 @@ export interface VerifyOptions {
   readonly onProgress?: (verified: number, total: number) => void;
 }
 
-/** Hashes in the calling thread, one page while the next is read. */
-const inThisThread: ChainChecker = { parallelism: 1, check: async (segment) => checkSegment(segment), close: async () => undefined };
+/**
+ * Hashes in the calling thread. NB: it first lets pending I/O run, so the read of the next page is
+ * sent before this page is hashed and the database works meanwhile.
+ */
+const inThisThread: ChainChecker = {
+  parallelism: 1,
+  check: async (segment) => {
+    await new Promise((resolve) => setImmediate(resolve));
+    return checkSegment(segment);
+  },
+  close: async () => undefined,
+};
 
 /**
  * Recomputes the whole chain from the first event, then checks that the state tables agree with
@@ -77,15 +87,16 @@ export async function verifyAuditLog(store: AccessStore, head?: { seq: number; h
 }
 
 /**
- * Walks events 1..last: reads page after page (the next read is under way while the checker works),
- * keeps at most twice the checker's parallelism of pages in memory, and merges the checks in order.
- * Stops at the first break, and after a page that came back short (events missing at its end: the
- * caller names the first of them).
+ * Walks events 1..last page by page, keeping at most twice the checker's parallelism of pages in
+ * flight (in memory), and merges the checks in order. Pages are read here, one ahead of the checks,
+ * unless the checker reads them itself. Stops at the first break, and after a page that came back
+ * short (events missing at its end: the caller names the first of them).
  */
 async function walkChain(store: AccessStore, last: number, options: VerifyOptions): Promise<{ count: number; last: { seq: number; hash: string }; break?: ChainBreak }> {
   const pageSize = Math.max(1, Math.floor(options.pageSize ?? PAGE));
   const checker = options.parallel && last >= (options.parallelFrom ?? PARALLEL_FROM) ? options.parallel : inThisThread;
-  const inFlight: { expected: number; check: Promise<SegmentCheck> }[] = [];
+  const checkPage = checker.checkStored ?? readHereAndCheck(store, checker);
+  const inFlight: { expected: number; page: Promise<StoredPageCheck> }[] = [];
   let verified = 0;
   let tip = { seq: 0, hash: GENESIS_HASH };
   let found: ChainBreak | undefined;
@@ -93,46 +104,47 @@ async function walkChain(store: AccessStore, last: number, options: VerifyOption
   const settleOldest = async (): Promise<void> => {
     const oldest = inFlight.shift();
     if (!oldest) return;
-    const check = await oldest.check;
+    const { check, read } = await oldest.page;
     if (ended) return;
     verified += check.count;
     if (check.last) tip = check.last;
     found = check.break;
-    ended = check.break !== undefined || check.count < oldest.expected;
+    // NB: a short page ends the walk (its missing events are the break).
+    ended = check.break !== undefined || read < oldest.expected;
     options.onProgress?.(verified, last);
   };
-  const read = (from: number) => {
-    const page = store.readStoredAudit(from, Math.min(pageSize, last - from + 1));
-    page.catch(() => undefined); // awaited below, unless the walk ended first
-    return page;
-  };
-  let next = last >= 1 ? read(1) : undefined;
   try {
-    // NB: each page is checked from the stored hash of the event before it, not from a verified one:
-    // should that event be broken, its own page names the break first, and this page's result is
-    // never read.
-    let prevHash = GENESIS_HASH;
-    let from = 1;
-    while (next && !ended) {
-      const events = await next;
+    for (let from = 1; from <= last && !ended; from += pageSize) {
       const expected = Math.min(pageSize, last - from + 1);
-      const nextFrom = from + pageSize;
-      // NB: a short page ends the walk (its missing events are the break), so nothing after it is read.
-      next = events.length === expected && nextFrom <= last ? read(nextFrom) : undefined;
-      const check = checker.check({ start: { seq: from, prevHash }, events });
-      check.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
-      inFlight.push({ expected, check });
-      prevHash = events.at(-1)?.hash ?? prevHash;
-      from = nextFrom;
+      const page = checkPage(from, expected);
+      page.catch(() => undefined); // awaited in order below; not an unhandled rejection meanwhile
+      inFlight.push({ expected, page });
       while (inFlight.length >= 2 * checker.parallelism && !ended) await settleOldest();
     }
     while (inFlight.length > 0 && !ended) await settleOldest();
   } finally {
     // NB: after a break, pages still being read or checked are of no interest; let them finish quietly.
     ended = true;
-    await Promise.allSettled([...inFlight.map((f) => f.check), ...(next ? [next] : [])]);
+    await Promise.allSettled(inFlight.map((f) => f.page));
   }
   return found ? { count: verified, last: tip, break: found } : { count: verified, last: tip };
+}
+
+/**
+ * Pages read in this thread, one after the other, each checked from the stored hash of the event
+ * before it. NB: not from a verified hash: should that event be broken, its own page names the
+ * break first, and this page's result is never read.
+ */
+function readHereAndCheck(store: AccessStore, checker: ChainChecker): (from: number, limit: number) => Promise<StoredPageCheck> {
+  let previous: Promise<string> = Promise.resolve(GENESIS_HASH);
+  return (from, limit) => {
+    const read = previous.then(async (prevHash) => ({ prevHash, events: await store.readStoredAudit(from, limit) }));
+    previous = read.then(
+      ({ prevHash, events }) => events.at(-1)?.hash ?? prevHash,
+      () => GENESIS_HASH,
+    );
+    return read.then(async ({ prevHash, events }) => ({ check: await checker.check({ start: { seq: from, prevHash }, events }), read: events.length }));
+  };
 }
 
 function describeGap(gap: AuditStateGap): string {

@@ -12,6 +12,7 @@ import { createLogger } from '../config/logger';
 import type { AdminFile } from '../service/admin-endpoint';
 import { openApp, type OpenedApp } from '../service/open-app';
 import { EXIT_FAILED, EXIT_USAGE, runCli, type CliEnv, type CliIo } from './program';
+import { WorkerChainChecker } from '../adapters/threads/worker-chain-checker';
 import { findService, runThroughService } from './service-client';
 import { terminalIo } from './terminal-io';
 
@@ -52,6 +53,8 @@ async function main(argv: string[]): Promise<number> {
     operator,
     knownProviders: KNOWN_PROVIDERS,
     ...(config.slack ? { checkSlack: slackChecker(config.slack) } : {}),
+    // NB: on PostgreSQL the hashing threads read the log over connections of their own.
+    chainChecker: () => new WorkerChainChecker(undefined, config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     app: async (options) => {
       if (opened) return opened;
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the

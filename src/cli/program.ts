@@ -16,6 +16,7 @@ import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
 import { parseHead, verifyAuditLog, verifyExportLines, type VerifyReport } from '../app/verify-audit-log';
 import { WorkerChainChecker } from '../adapters/threads/worker-chain-checker';
+import type { ChainChecker } from '../ports/chain-checker';
 import type { SetupFinding } from '../adapters/chat/slack/slack-doctor';
 import { refusalText } from '../domain/lifecycle/transition';
 import { parsePolicy, requestableRoles, type LoadedPolicy, type Policy } from '../domain/policy';
@@ -67,8 +68,11 @@ export interface CliEnv {
   readonly checkSlack?: (policy: Policy) => Promise<readonly SetupFinding[]>;
   /** A monotonic clock in milliseconds, for progress rates (default: performance.now). */
   readonly monotonicMs?: () => number;
-  /** Hashing threads for `audit verify` (default: one per CPU the process may use). */
-  readonly hashingThreads?: number;
+  /**
+   * What `audit verify` hashes with: by default worker threads, one per CPU the process may use,
+   * that read the log themselves when given the database's URL.
+   */
+  readonly chainChecker?: () => ChainChecker;
 }
 
 class CliExit extends Error {
@@ -235,7 +239,7 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .action(async (opts: { head?: { seq: number; hash: string }; file?: string }) => {
       const progress = progressLine(io, 'verified', nowMs);
       // NB: threads start only for a log large enough to be worth them (see verifyAuditLog).
-      const parallel = opts.file ? undefined : new WorkerChainChecker(env.hashingThreads);
+      const parallel = opts.file ? undefined : (env.chainChecker ?? (() => new WorkerChainChecker()))();
       let report: VerifyReport;
       try {
         report = parallel

@@ -220,11 +220,28 @@ describe.each(storeBackends)('audit log on $name', ({ open }) => {
   });
 
   describe('in pages, hashed in worker threads', () => {
-    /** Verify with pages of `pageSize` hashed by the worker threads, counting the segments they checked. */
+    /**
+     * Verify with pages of `pageSize` hashed by worker threads, counting the pages they checked: pages
+     * read here, and (on PostgreSQL, where threads can open connections of their own) pages the
+     * threads read themselves. Both must give the same report.
+     */
     async function verifyInThreads(pageSize: number, head?: { seq: number; hash: string }, onProgress?: VerifyOptions['onProgress']) {
       let segments = 0;
       const parallel = { parallelism: threads.parallelism, check: (s: Parameters<typeof threads.check>[0]) => ((segments += 1), threads.check(s)), close: async () => undefined };
       const report = await verifyAuditLog(h.ctx.store, head, { parallel, parallelFrom: 0, pageSize, ...(onProgress ? { onProgress } : {}) });
+      const url = (database as { url?: string }).url;
+      if (url) {
+        const readers = new WorkerChainChecker(2, { databaseUrl: url });
+        try {
+          const read = readers.checkStored;
+          let pages = 0;
+          const counting = { ...readers, parallelism: 2, check: () => Promise.reject(new Error('pages are read by the threads')), checkStored: (from: number, limit: number) => ((pages += 1), (read as NonNullable<typeof read>)(from, limit)), close: async () => undefined };
+          const byReaders = await verifyAuditLog(h.ctx.store, head, { parallel: counting, parallelFrom: 0, pageSize });
+          expect({ byReaders, pages: pages > 0 }).toEqual({ byReaders: report, pages: true });
+        } finally {
+          await readers.close();
+        }
+      }
       return { report, segments };
     }
 

@@ -1,6 +1,10 @@
+import { sql } from 'drizzle-orm';
+import { DrizzleAccessStore } from '../../../src/adapters/store/drizzle-access-store';
 import { ChainCheckerError, WorkerChainChecker } from '../../../src/adapters/threads/worker-chain-checker';
+import { StoreError } from '../../../src/app/errors';
 import { chainHash, checkSegment, GENESIS_HASH, type ChainSegment } from '../../../src/domain/audit-chain';
 import type { StoredAuditEvent } from '../../../src/domain/audit-event';
+import { createPostgresDatabase } from '../../support/test-database';
 
 /** A valid chain of `count` events in their stored form. */
 function storedChain(count: number): StoredAuditEvent[] {
@@ -70,5 +74,73 @@ describe('WorkerChainChecker', () => {
     // Given / When / Then
     expect(() => new WorkerChainChecker(0)).toThrow('parallelism must be a whole number of threads, not 0');
     expect(() => new WorkerChainChecker(1.5)).toThrow(RangeError);
+  });
+});
+
+describe('WorkerChainChecker reading PostgreSQL itself', () => {
+  let database: Awaited<ReturnType<typeof createPostgresDatabase>>;
+  let store: DrizzleAccessStore;
+  let checker: WorkerChainChecker;
+
+  beforeAll(async () => {
+    // Given 25 events in a PostgreSQL database, and threads that may read it
+    database = await createPostgresDatabase();
+    store = new DrizzleAccessStore(database.db);
+    for (let i = 0; i < 5; i++) {
+      await store.transaction((tx) => tx.appendAudit(Array.from({ length: 5 }, (_, k) => ({ action: 'approval_recorded' as const, actor: 'alice@example.com', data: { i, k, note: 'zoë' } })), new Date(Date.UTC(2026, 2, 3, 10, i))));
+    }
+    checker = new WorkerChainChecker(2, { databaseUrl: database.url });
+  });
+  afterAll(async () => {
+    await checker?.close();
+    await database?.close();
+  });
+
+  it('reads and checks each page in the threads, linking it to the stored hash before it', async () => {
+    // When pages of 7 are checked by the threads, all at once
+    const checkStored = checker.checkStored;
+    if (!checkStored) throw new Error('a checker given a database URL reads');
+    const pages = await Promise.all([1, 8, 15, 22].map((from) => checkStored(from, Math.min(7, 25 - from + 1))));
+
+    // Then each is what checkSegment says of the same rows read here
+    const expected = [1, 8, 15, 22].map(async (from) => {
+      const rows = await store.readStoredAudit(from, 7);
+      const before = from > 1 ? await store.auditEventAt(from - 1) : undefined;
+      return { check: checkSegment({ start: { seq: from, prevHash: before?.hash ?? GENESIS_HASH }, events: rows }), read: rows.length };
+    });
+    expect(pages).toEqual(await Promise.all(expected));
+    expect(pages.map((p) => p.check.count)).toEqual([7, 7, 7, 4]);
+  });
+
+  it('has no reading without a database URL', () => {
+    // Given / When / Then
+    expect(new WorkerChainChecker(1).checkStored).toBeUndefined();
+  });
+
+  it('reports a database it cannot reach as the store being unavailable', async () => {
+    // Given threads pointed at a port where no database answers
+    const lost = new WorkerChainChecker(1, { databaseUrl: 'postgres://postgres@127.0.0.1:1/prod_access' });
+    try {
+      // When / Then
+      const error = await (lost.checkStored as NonNullable<typeof lost.checkStored>)(1, 5).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(StoreError);
+      expect(error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('the database is unavailable') });
+    } finally {
+      await lost.close();
+    }
+  });
+
+  it('closes the connections its threads opened', async () => {
+    // Given threads that have read
+    const count = async () => Number(((await database.db.execute(sql`SELECT count(*) AS n FROM pg_stat_activity WHERE datname = current_database()`)) as unknown as { rows: { n: string }[] }).rows[0]?.n);
+    const before = await count();
+    const readers = new WorkerChainChecker(2, { databaseUrl: database.url });
+    await Promise.all([1, 8].map((from) => (readers.checkStored as NonNullable<typeof readers.checkStored>)(from, 7)));
+    expect(await count()).toBeGreaterThan(before);
+
+    // When it is closed, then their connections are gone
+    await readers.close();
+    for (let i = 0; i < 50 && (await count()) > before; i++) await new Promise((r) => setTimeout(r, 100));
+    expect(await count()).toBe(before);
   });
 });
