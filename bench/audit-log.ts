@@ -32,7 +32,7 @@ export interface AuditFigures {
   appendsPerSecondEightWriters: number;
   /** The floor: BEGIN; one plain INSERT into audit_events; COMMIT, with no lock and no hashing. */
   bareCommitsPerSecond: number;
-  /** `audit verify` as the CLI runs it: hashing in worker threads (one per core). */
+  /** `audit verify` with worker threads (one per core) that hash; on PostgreSQL they also read. */
   verifyEventsPerSecond: number;
   /** The parts of verify, timed apart: reading every page, and parsing, canonicalising and hashing what was read. */
   readEventsPerSecond: number;
@@ -72,7 +72,7 @@ export async function benchAuditLog(database: Database, opts: { appends: number;
     total += batch;
   }
 
-  const parallel = new WorkerChainChecker();
+  const parallel = new WorkerChainChecker(undefined, 'url' in database && typeof database.url === 'string' ? { databaseUrl: database.url } : {});
   let seconds: number;
   try {
     t0 = performance.now();

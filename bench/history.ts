@@ -11,6 +11,8 @@ import { seedHistory, type SeededHistory, type SeedOptions } from './seed-histor
 /** A database holding a seeded history, for the benches that run over it. */
 export interface SeededDatabase {
   readonly database: Database;
+  /** The database's URL (PostgreSQL), for work that opens connections of its own. */
+  readonly url?: string;
   readonly store: AccessStore;
   readonly history: SeededHistory;
 }
@@ -38,9 +40,9 @@ export interface HistoryTiming {
 }
 
 /** Seeds `options` into `database` (an empty, migrated one). */
-export async function seedDatabase(database: Database, options: SeedOptions): Promise<SeededDatabase> {
+export async function seedDatabase(database: Database & { readonly url?: string }, options: SeedOptions): Promise<SeededDatabase> {
   const history = await seedHistory(database, options);
-  return { database, store: new DrizzleAccessStore(database.db), history };
+  return { database, ...(database.url ? { url: database.url } : {}), store: new DrizzleAccessStore(database.db), history };
 }
 
 /** Runs `bench` its number of times, one after the other, and keeps each run's wall time. */
@@ -59,22 +61,25 @@ export async function timeHistoryBench(bench: HistoryBench, seeded: SeededDataba
 export function describeTiming(timing: HistoryTiming): string {
   const best = Math.min(...timing.seconds);
   const runs = timing.seconds.map((s) => s.toFixed(2)).join(', ');
-  return `${timing.name.padEnd(28)} ${best.toFixed(2).padStart(6)} s (runs ${runs} s${timing.target ? `; target ${timing.target}` : ''})${timing.note ? `  ${timing.note}` : ''}`;
+  return `${timing.name.padEnd(50)} ${best.toFixed(2).padStart(6)} s (runs ${runs} s${timing.target ? `; target ${timing.target}` : ''})${timing.note ? `  ${timing.note}` : ''}`;
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 /**
- * `audit verify` over the whole seeded log as the CLI runs it: pages read on this thread, hashed on
- * `threads` worker threads (0: in this thread). The note gives events/s and the CPU time this
- * process (all its threads) spent per event.
+ * `audit verify` over the whole seeded log: `threads` worker threads that read their pages
+ * themselves (as the CLI does on PostgreSQL), or that only hash pages read in this thread (as with
+ * the embedded database: `reading: 'here'`), or no threads at all (0). The note gives events/s and
+ * the CPU time this process (all its threads) spent per event.
  */
-export function verifyBench(threads: number, target?: string): HistoryBench {
+export function verifyBench(threads: number, reading: 'threads' | 'here', target?: string): HistoryBench {
+  const name =
+    threads === 0 ? 'audit verify, in one thread' : `audit verify, ${threads} thread${threads === 1 ? '' : 's'} ${reading === 'threads' ? 'reading and hashing' : 'hashing, reading here'}`;
   return {
-    name: threads === 0 ? 'audit verify, in one thread' : `audit verify, ${threads} hashing thread${threads === 1 ? '' : 's'}`,
+    name,
     ...(target ? { target } : {}),
-    run: async ({ store, history }) => {
-      const parallel = threads > 0 ? new WorkerChainChecker(threads) : undefined;
+    run: async ({ store, history, url }) => {
+      const parallel = threads > 0 ? new WorkerChainChecker(threads, reading === 'threads' && url ? { databaseUrl: url } : {}) : undefined;
       const cpu = process.cpuUsage();
       const t0 = performance.now();
       try {
@@ -97,12 +102,15 @@ export interface VerifyPhases {
   readonly parsing: number;
   readonly canonicalising: number;
   readonly hashing: number;
+  /** Seconds for the state check: the one query that finds state rows without their events. */
+  readonly stateCheckSeconds: number;
 }
 
 /**
  * The parts of `audit verify`, timed apart in one pass over the log, page by page as verify reads
  * it: reading a page (the query, the driver, the rows), parsing each event's data (JSON.parse),
- * writing it canonically (RFC 8785, with the envelope), and SHA-256 over prev_hash ‖ that text.
+ * writing it canonically (RFC 8785, with the envelope), and SHA-256 over prev_hash ‖ that text;
+ * then the state check verify runs after the chain (one query).
  */
 export async function verifyPhases(store: AccessStore, total: number, pageSize = 2_000): Promise<VerifyPhases> {
   let reading = 0;
@@ -130,6 +138,9 @@ export async function verifyPhases(store: AccessStore, total: number, pageSize =
     if (mismatched > 0) throw new Error(`${mismatched} events of page ${from} do not hash to their stored hash`);
     events += page.length;
   }
+  const t = performance.now();
+  await store.auditStateGaps(5);
+  const stateCheckSeconds = (performance.now() - t) / 1000;
   const rate = (ms: number) => events / (ms / 1000);
-  return { events, reading: rate(reading), parsing: rate(parsing), canonicalising: rate(canonicalising), hashing: rate(hashing) };
+  return { events, reading: rate(reading), parsing: rate(parsing), canonicalising: rate(canonicalising), hashing: rate(hashing), stateCheckSeconds };
 }
