@@ -10,13 +10,14 @@ function recordingIo(terminal: boolean): { io: CliIo; shown: (string | undefined
 }
 
 describe('progressLine', () => {
-  it('shows done, total and rate once the command has run a while, then at most every interval, and erases itself', () => {
+  it('shows done, total and the recent rate once the command has run a while, then at most every interval, and erases itself', () => {
     // Given a terminal and a clock we move
     const { io, shown } = recordingIo(true);
     let now = 1_000;
     const progress = progressLine(io, 'verified', () => now);
 
-    // When updates arrive early, then after 2 s, then again 100 ms later, then after another second
+    // When updates arrive early, then after 2 s, then again 100 ms later, then after another second,
+    // then after two more seconds
     progress.update(2_000, 1_000_000);
     now += 2_000;
     progress.update(350_000, 1_000_000);
@@ -24,10 +25,18 @@ describe('progressLine', () => {
     progress.update(360_000, 1_000_000);
     now += 900;
     progress.update(500_000, 1_000_000);
+    now += 2_000;
+    progress.update(600_000, 1_000_000);
     progress.end();
 
-    // Then only the two updates past the interval show, with the rate since the start, and the line is erased
-    expect(shown).toEqual(['verified 350,000 of 1,000,000 events (175,000/s)', 'verified 500,000 of 1,000,000 events (166,667/s)', undefined]);
+    // Then only the updates past the interval show, each with the rate over the last two seconds or
+    // so (not since the start), and the line is erased
+    expect(shown).toEqual([
+      'verified 350,000 of 1,000,000 events (174,000/s)',
+      'verified 500,000 of 1,000,000 events (166,000/s)',
+      'verified 600,000 of 1,000,000 events (50,000/s)',
+      undefined,
+    ]);
   });
 
   it('says how many without a total', () => {
