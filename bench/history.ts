@@ -1,5 +1,8 @@
 import { hash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
 import { performance } from 'node:perf_hooks';
+import { sql } from 'drizzle-orm';
 import { DrizzleAccessStore } from '../src/adapters/store/drizzle-access-store';
 import type { Database } from '../src/adapters/store/open-database';
 import { WorkerChainChecker } from '../src/adapters/threads/worker-chain-checker';
@@ -70,7 +73,9 @@ const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
  * `audit verify` over the whole seeded log: `threads` worker threads that read their pages
  * themselves (as the CLI does on PostgreSQL), or that only hash pages read in this thread (as with
  * the embedded database: `reading: 'here'`), or no threads at all (0). The note gives events/s and
- * the CPU time this process (all its threads) spent per event.
+ * the CPU time spent per event by this process (all its threads) and by the PostgreSQL backends
+ * serving it, and what that CPU time allows on this machine's cores: the bound that does not
+ * depend on what else the machine is doing.
  */
 export function verifyBench(threads: number, reading: 'threads' | 'here', target?: string): HistoryBench {
   const name =
@@ -78,21 +83,52 @@ export function verifyBench(threads: number, reading: 'threads' | 'here', target
   return {
     name,
     ...(target ? { target } : {}),
-    run: async ({ store, history, url }) => {
+    run: async ({ database, store, history, url }) => {
       const parallel = threads > 0 ? new WorkerChainChecker(threads, reading === 'threads' && url ? { databaseUrl: url } : {}) : undefined;
-      const cpu = process.cpuUsage();
-      const t0 = performance.now();
       try {
+        // NB: threads start (and connect) before the clock starts: start-up is timed on its own, since
+        // under tsx it includes compiling the thread's TypeScript, which a built install does not do.
+        const warm = performance.now();
+        if (parallel) await Promise.all(Array.from({ length: threads }, (_, i) => (parallel.checkStored ? parallel.checkStored(i + 1, 1) : parallel.check({ start: { seq: 1, prevHash: '' }, events: [] }))));
+        const startup = (performance.now() - warm) / 1000;
+        const serverBefore = await backendCpuMs(database);
+        const cpu = process.cpuUsage();
+        const t0 = performance.now();
         const report = await verifyAuditLog(store, undefined, parallel ? { parallel, parallelFrom: 0 } : {});
         const seconds = (performance.now() - t0) / 1000;
-        if (!report.ok || report.count !== history.events) throw new Error(`verify failed during the benchmark: ${report.message}`);
         const used = process.cpuUsage(cpu);
-        return `${fmt(report.count / seconds)} events/s, ${((used.user + used.system) / report.count).toFixed(1)} µs of CPU per event in this process`;
+        const serverAfter = await backendCpuMs(database);
+        if (!report.ok || report.count !== history.events) throw new Error(`verify failed during the benchmark: ${report.message}`);
+        const here = (used.user + used.system) / report.count;
+        const server = serverAfter && serverBefore ? ([...serverAfter].reduce((sum, [pid, ms]) => sum + ms - (serverBefore.get(pid) ?? 0), 0) * 1000) / report.count : undefined;
+        const cores = os.availableParallelism();
+        const bound = server === undefined ? '' : `, ${server.toFixed(1)} in PostgreSQL: at most ${fmt((cores * 1e6) / (here + server))} events/s on ${cores} cores`;
+        return `${fmt(report.count / seconds)} events/s; CPU per event ${here.toFixed(1)} µs here${bound}${parallel ? `; threads started in ${startup.toFixed(2)} s before` : ''}`;
       } finally {
         await parallel?.close();
       }
     },
   };
+}
+
+/**
+ * CPU milliseconds so far of each PostgreSQL backend connected to this database, from /proc (a
+ * server on this machine, as the bench's is); undefined where that cannot be read.
+ */
+async function backendCpuMs(database: Database): Promise<Map<number, number> | undefined> {
+  if (database.dialect !== 'postgres') return undefined;
+  const result = await database.db.execute(sql`SELECT pid FROM pg_stat_activity WHERE datname = current_database()`);
+  const ticks = new Map<number, number>();
+  try {
+    for (const { pid } of (result as unknown as { rows: { pid: number }[] }).rows) {
+      const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+      // NB: utime and stime, in clock ticks of 10 ms (USER_HZ on Linux).
+      ticks.set(pid, (Number(fields[11]) + Number(fields[12])) * 10);
+    }
+  } catch {
+    return undefined;
+  }
+  return ticks;
 }
 
 export interface VerifyPhases {
