@@ -69,6 +69,25 @@ describe.each(storeBackends)('seedHistory on $name', ({ open }) => {
     for (const state of ['revoked', 'denied', 'cancelled', 'timed_out'] as const) expect(history.byState[state]).toBeGreaterThan(0);
   });
 
+  it('plants the patterns it names: fast approvers, a reciprocal pair, maximum durations, a reused ticket', async () => {
+    // When
+    const approvals = await rows<{ approver: string; requester: string; seconds: number }>(
+      database,
+      sql`SELECT a.approver, r.requester, extract(epoch FROM a.approved_at - r.created_at)::float AS seconds FROM approvals a JOIN access_requests r ON r.id = a.request_id WHERE NOT r.break_glass`,
+    );
+    const requests = await rows<{ requester: string; ticket: string; duration_minutes: number; role: string }>(database, sql`SELECT requester, ticket, duration_minutes, role FROM access_requests WHERE kind = 'access'`);
+    const { rubberStampers, reciprocal, alwaysMaximum, ticketReuse } = history.planted;
+
+    // Then the fast approvers approve within seconds, the pair approves each other, and so on
+    const byStamper = approvals.filter((a) => rubberStampers.includes(a.approver as never));
+    expect(byStamper.length).toBeGreaterThan(0);
+    expect(Math.max(...byStamper.map((a) => a.seconds))).toBeLessThan(60);
+    expect(approvals.some((a) => a.approver === reciprocal[0] && a.requester === reciprocal[1]) || approvals.some((a) => a.approver === reciprocal[1] && a.requester === reciprocal[0])).toBe(true);
+    const maxOf = new Map([...history.policy.policy.roles.values()].map((r) => [r.name, r.maxDuration as number]));
+    for (const person of alwaysMaximum) for (const r of requests.filter((q) => q.requester === person)) expect(r.duration_minutes).toBe(maxOf.get(r.role));
+    for (const { person, ticket } of ticketReuse) expect(new Set(requests.filter((q) => q.requester === person).map((q) => q.ticket))).toEqual(new Set(requests.some((q) => q.requester === person) ? [ticket] : []));
+  });
+
   it('writes the same history for the same seed', async () => {
     // Given a second database seeded with the same options
     const again = await open();
