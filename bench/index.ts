@@ -54,7 +54,7 @@ async function main(): Promise<void> {
         `${name.padEnd(11)} appends/s: 1 writer ${fmt(f.appendsPerSecondOneWriter).padStart(6)}, 8 writers ${fmt(f.appendsPerSecondEightWriters).padStart(6)} ` +
           `(bare one-insert commits ${fmt(f.bareCommitsPerSecond)}/s)\n` +
           `${''.padEnd(11)} verify: ${fmt(f.verifyEventsPerSecond).padStart(7)} events/s over ${fmt(f.verifiedEvents)} ` +
-          `(alone: reading ${fmt(f.readEventsPerSecond)}/s, parsing ${fmt(f.parseEventsPerSecond)}/s, canonicalising ${fmt(f.canonicaliseEventsPerSecond)}/s, hashing ${fmt(f.hashEventsPerSecond)}/s)`,
+          `(CPU per event alone: reading ${f.readMicros.toFixed(1)} µs, parsing ${f.parseMicros.toFixed(1)}, canonicalising ${f.canonicaliseMicros.toFixed(1)}, hashing ${f.hashMicros.toFixed(1)})`,
       );
     } finally {
       await database.close();
@@ -71,10 +71,10 @@ async function main(): Promise<void> {
         `seeded      ${fmt(h.events)} events, ${fmt(h.requests)} requests (${fmt(h.extensions)} extensions), ${fmt(h.approvals)} approvals, ${fmt(h.grants)} grants, ` +
           `${fmt(h.breakGlass)} break-glass, ${fmt(h.byState.denied)} denied, ${fmt(h.alerts)} alerts, in ${h.seconds.toFixed(1)} s`,
       );
-      const p = await verifyPhases(seeded.store, h.events);
+      const p = await verifyPhases(database, seeded.store, h.events);
       console.log(
-        `verify, each part alone in one thread: reading ${fmt(p.reading)}/s, parsing ${fmt(p.parsing)}/s, canonicalising ${fmt(p.canonicalising)}/s, hashing ${fmt(p.hashing)}/s; ` +
-          `then the state check (one query) ${p.stateCheckSeconds.toFixed(2)} s`,
+        `verify's parts alone, one thread, CPU per event: reading ${p.reading.toFixed(1)} µs${p.serving === undefined ? '' : ` (and ${p.serving.toFixed(1)} µs in PostgreSQL)`}, ` +
+          `parsing ${p.parsing.toFixed(1)} µs, canonicalising ${p.canonicalising.toFixed(1)} µs, hashing ${p.hashing.toFixed(1)} µs; the state check (one query) ${p.stateCheckSeconds.toFixed(2)} s`,
       );
       for (const bench of HISTORY_BENCHES) console.log(describeTiming(await timeHistoryBench(bench, seeded)));
     } finally {

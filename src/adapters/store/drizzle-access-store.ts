@@ -876,21 +876,13 @@ async function readAuditRange(db: StoreDatabase, from: number, end: number): Pro
  */
 async function readStoredAuditRange(db: StoreDatabase, from: number, end: number): Promise<StoredAuditEvent[]> {
   if (end <= from) return [];
+  // NB: named and typed as StoredAuditEvent wants them (seq as float8, exact below 2^53, so both
+  // drivers give a number), so the driver's row objects are the events: no second object per row.
   const result = await db.execute(sql`
-    SELECT seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS occurred_at, actor, action, request_id,
-      data::text AS data, prev_hash, hash
+    SELECT seq::float8 AS seq, to_char(occurred_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"') AS "occurredAt", actor, action,
+      request_id AS "requestId", data::text AS data, prev_hash AS "prevHash", hash
     FROM audit_events WHERE seq >= ${from} AND seq < ${end} ORDER BY seq`);
-  const rows = (result as unknown as { rows: { seq: number | string; occurred_at: string; actor: string; action: string; request_id: string | null; data: string; prev_hash: string; hash: string }[] }).rows;
-  return rows.map((row) => ({
-    seq: Number(row.seq),
-    occurredAt: row.occurred_at,
-    actor: row.actor,
-    action: row.action,
-    requestId: row.request_id,
-    data: row.data,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-  }));
+  return (result as unknown as { rows: StoredAuditEvent[] }).rows;
 }
 
 /** `occurred_at` within [since, until), either end optional. */
