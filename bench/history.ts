@@ -105,7 +105,7 @@ export function verifyBench(threads: number, reading: 'threads' | 'here', target
         const server = serverAfter && serverBefore ? ([...serverAfter].reduce((sum, [pid, ms]) => sum + ms - (serverBefore.get(pid) ?? 0), 0) * 1000) / report.count : undefined;
         const cores = os.availableParallelism();
         const bound = server === undefined ? '' : `, ${server.toFixed(1)} in PostgreSQL: at most ${fmt((cores * 1e6) / (here + server))} events/s on ${cores} cores`;
-        return `${fmt(report.count / seconds)} events/s; CPU per event ${here.toFixed(1)} µs here${bound}${parallel ? `; threads started in ${startup.toFixed(2)} s before` : ''}`;
+        return `verify alone ${seconds.toFixed(2)} s, ${fmt(report.count / seconds)} events/s; CPU per event ${here.toFixed(1)} µs here${bound}${parallel ? `; threads started in ${startup.toFixed(2)} s before` : ''}`;
       } finally {
         await parallel?.close();
       }
