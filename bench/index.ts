@@ -8,6 +8,7 @@ import { createPgliteDatabase, createPostgresDatabase } from '../test/support/te
 import { benchAnomalyPass } from './anomalies';
 import { benchAuditLog } from './audit-log';
 import { benchBodyFlood } from './bodies';
+import { describeTiming, seedDatabase, timeHistoryBench, verifyBench, verifyPhases, type HistoryBench } from './history';
 import { bareCommitMs, benchRevocationLateness, SimulatedCloud } from './revocation';
 import { benchSlackAck } from './slack-ack';
 
@@ -19,14 +20,31 @@ const CLOUD_RATE = Number(process.env.BENCH_CLOUD_CALLS_PER_SECOND ?? 20);
 const COMMANDS = Number(process.env.BENCH_SLACK_COMMANDS ?? 2_000);
 const BODIES = Number(process.env.BENCH_BODIES ?? 400);
 const ANOMALY_REQUESTS = Number(process.env.BENCH_ANOMALY_REQUESTS ?? 100_000);
+// NB: the model writes about 8 events per access request, so a million events take 126,000 requests;
+// 15 weeks keeps the weekly volume of 100,000 requests in 12 weeks.
+const HISTORY_REQUESTS = Number(process.env.BENCH_HISTORY_REQUESTS ?? 126_000);
+const HISTORY_WEEKS = Number(process.env.BENCH_HISTORY_WEEKS ?? 15);
+
+/**
+ * What `npm run bench -- history` times over the seeded history (bench/seed-history.ts), each
+ * given the database, a store on it and what was seeded (`SeededDatabase`). The digest (target
+ * under 2 s) and the anomaly pass plug in here, e.g.
+ *   { name: 'digest (last week)', target: 'under 2 s', run: async ({ store, history }) => … },
+ *   { name: 'anomaly pass', run: async (seeded) => `${alerts.length} alerts` },
+ */
+const HISTORY_BENCHES: readonly HistoryBench[] = [
+  { ...verifyBench(os.availableParallelism(), 'threads', '≥ 200,000 events/s'), runs: 3 },
+  { ...verifyBench(os.availableParallelism(), 'here'), runs: 1 },
+  { ...verifyBench(0, 'here'), runs: 1 },
+];
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 async function main(): Promise<void> {
   console.log(`prod-access benchmarks — node ${process.version}, ${os.cpus().length} cores, ${os.cpus()[0]?.model ?? 'unknown cpu'}`);
-  console.log(`audit log: ${fmt(APPENDS)} appends (one event per transaction), then verify over ${fmt(VERIFY)} events\n`);
-  // NB: `npm run bench -- audit` (or `revocation`, `slack`, `bodies`) runs one part only.
+  // NB: `npm run bench -- audit` (or `history`, `revocation`, `slack`, `bodies`) runs one part only.
   const only = process.argv[2];
+  if (only === undefined || only === 'audit') console.log(`audit log: ${fmt(APPENDS)} appends (one event per transaction), then verify over ${fmt(VERIFY)} events\n`);
   for (const [name, open] of only !== undefined && only !== 'audit' ? [] : [
     ['PGlite', createPgliteDatabase],
     ['PostgreSQL', createPostgresDatabase],
@@ -38,8 +56,29 @@ async function main(): Promise<void> {
         `${name.padEnd(11)} appends/s: 1 writer ${fmt(f.appendsPerSecondOneWriter).padStart(6)}, 8 writers ${fmt(f.appendsPerSecondEightWriters).padStart(6)} ` +
           `(bare one-insert commits ${fmt(f.bareCommitsPerSecond)}/s)\n` +
           `${''.padEnd(11)} verify: ${fmt(f.verifyEventsPerSecond).padStart(7)} events/s over ${fmt(f.verifiedEvents)} ` +
-          `(reading alone ${fmt(f.readEventsPerSecond)}/s, hashing alone ${fmt(f.hashEventsPerSecond)}/s)`,
+          `(CPU per event alone: reading ${f.readMicros.toFixed(1)} µs, parsing ${f.parseMicros.toFixed(1)}, canonicalising ${f.canonicaliseMicros.toFixed(1)}, hashing ${f.hashMicros.toFixed(1)})`,
       );
+    } finally {
+      await database.close();
+    }
+  }
+
+  if (only === undefined || only === 'history') {
+    console.log(`\nhistory: ${fmt(HISTORY_REQUESTS)} requests over ${HISTORY_WEEKS} weeks (bench/seed-history.ts), PostgreSQL`);
+    const database = await createPostgresDatabase();
+    try {
+      const seeded = await seedDatabase(database, { requests: HISTORY_REQUESTS, weeks: HISTORY_WEEKS });
+      const h = seeded.history;
+      console.log(
+        `seeded      ${fmt(h.events)} events, ${fmt(h.requests)} requests (${fmt(h.extensions)} extensions), ${fmt(h.approvals)} approvals, ${fmt(h.grants)} grants, ` +
+          `${fmt(h.breakGlass)} break-glass, ${fmt(h.byState.denied)} denied, ${fmt(h.alerts)} alerts, in ${h.seconds.toFixed(1)} s`,
+      );
+      const p = await verifyPhases(database, seeded.store, h.events);
+      console.log(
+        `verify's parts alone, one thread, CPU per event: reading ${p.reading.toFixed(1)} µs${p.serving === undefined ? '' : ` (and ${p.serving.toFixed(1)} µs in PostgreSQL)`}, ` +
+          `parsing ${p.parsing.toFixed(1)} µs, canonicalising ${p.canonicalising.toFixed(1)} µs, hashing ${p.hashing.toFixed(1)} µs; the state check (one query) ${p.stateCheckSeconds.toFixed(2)} s`,
+      );
+      for (const bench of HISTORY_BENCHES) console.log(describeTiming(await timeHistoryBench(bench, seeded)));
     } finally {
       await database.close();
     }

@@ -14,7 +14,9 @@ import { createLogger } from '../config/logger';
 import type { AdminFile } from '../service/admin-endpoint';
 import { openApp, type OpenedApp } from '../service/open-app';
 import { EXIT_FAILED, EXIT_USAGE, runCli, type CliEnv, type CliIo } from './program';
+import { WorkerChainChecker } from '../adapters/threads/worker-chain-checker';
 import { findService, runThroughService } from './service-client';
+import { terminalIo } from './terminal-io';
 
 /** Thrown when a command needs the embedded database and a running service holds it. */
 class ServiceHoldsDatabase extends Error {
@@ -25,14 +27,8 @@ class ServiceHoldsDatabase extends Error {
 
 const KNOWN_PROVIDERS: readonly string[] = providerKinds;
 
-const io: CliIo = {
-  out: (text) =>
-    new Promise<void>((resolve) => {
-      if (process.stdout.write(text)) resolve();
-      else process.stdout.once('drain', resolve);
-    }),
-  err: (text) => void process.stderr.write(text),
-};
+// NB: progress lines only when stderr is a terminal; piped or redirected, no transient output.
+const io: CliIo = terminalIo(process.stdout, process.stderr);
 
 async function main(argv: string[]): Promise<number> {
   // NB: as the service: what the CLI creates when it opens DATA_DIR itself is its owner's only.
@@ -60,6 +56,8 @@ async function main(argv: string[]): Promise<number> {
     knownProviders: KNOWN_PROVIDERS,
     ...(config.slack ? { checkSlack: slackChecker(config.slack) } : {}),
     ...(config.auditSigningKeyFile ? { signer: signerFrom(config.auditSigningKeyFile) } : {}),
+    // NB: on PostgreSQL the hashing threads read the log over connections of their own.
+    chainChecker: () => new WorkerChainChecker(undefined, config.databaseUrl ? { databaseUrl: config.databaseUrl } : {}),
     app: async (options) => {
       if (opened) return opened;
       // NB: PGlite must never be opened by two processes. While a service holds DATA_DIR, the

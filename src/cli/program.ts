@@ -19,7 +19,9 @@ import type { Outcome } from '../app/outcome';
 import { approvalText, cancelText, extensionOpenedText, openedText, revokeText } from '../app/outcome-text';
 import { requestAccess } from '../app/request-access';
 import { revokeAccess } from '../app/revoke-access';
-import { parseHead, verifyAuditLog, verifyExportLines } from '../app/verify-audit-log';
+import { parseHead, verifyAuditLog, verifyExportLines, type VerifyReport } from '../app/verify-audit-log';
+import { WorkerChainChecker } from '../adapters/threads/worker-chain-checker';
+import type { ChainChecker } from '../ports/chain-checker';
 import { verifyCheckpoints } from '../app/verify-checkpoints';
 import { composeDigest, publishDigest } from '../app/publish-digest';
 import { signCheckpointNow } from '../app/sign-checkpoint';
@@ -42,6 +44,7 @@ import type { AppContext } from '../app/app-context';
 import { describeDriftRun, driftRunJson, driftRunRow } from './drift-format';
 import { csvHeader, csvRecord, textRecord, UTF8_BOM } from './report-format';
 import { alertJson, cliNextStep, describeRequest, requestJson, requestWhen, roleJson, timeLeft } from './format';
+import { progressLine } from './progress-line';
 
 export const EXIT_OK = 0;
 /** A rule said no (not an approver, self-approval, bad ticket), or a check failed (broken chain). */
@@ -54,6 +57,11 @@ export const EXIT_FAILED = 3;
 export interface CliIo {
   out(text: string): void | Promise<void>;
   err(text: string): void;
+  /**
+   * A transient status line on the terminal (`undefined` erases it); absent when nobody would see it
+   * (stderr piped or redirected), and then commands print no progress at all.
+   */
+  progress?(line: string | undefined): void;
 }
 
 /** What the commands run against; the entry point decides where the app lives. */
@@ -80,6 +88,13 @@ export interface CliEnv {
    * service, the service's own key.
    */
   readonly signer?: () => Promise<CheckpointSigner>;
+  /** A monotonic clock in milliseconds, for progress rates (default: performance.now). */
+  readonly monotonicMs?: () => number;
+  /**
+   * What `audit verify` hashes with: by default worker threads, one per CPU the process may use,
+   * that read the log themselves when given the database's URL.
+   */
+  readonly chainChecker?: () => ChainChecker;
 }
 
 class CliExit extends Error {
@@ -174,6 +189,7 @@ export async function runCli(argv: readonly string[], env: CliEnv): Promise<numb
 
 function buildProgram(env: CliEnv, origin: Origin): Command {
   const { io } = env;
+  const nowMs = env.monotonicMs ?? (() => performance.now());
   const program = new Command('prod-access')
     .description('Temporary, audited production access: administer the bot, or make and decide requests from scripts.')
     .exitOverride()
@@ -306,20 +322,30 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .description('recompute the hash chain and name the first broken or missing link')
     .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain or the export').argParser(asHead))
     .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
-    .option('--checkpoints', 'also check every stored signed checkpoint: its signature, and that its head is still in the chain (needs --public-key)')
-    .option('--public-key <file>', 'a public key (PEM, from `keys generate`) to check checkpoints with; repeat it for checkpoints of an earlier key', (file: string, all: string[]) => [...all, file], [] as string[])
     .action(async (opts: { head?: { seq: number; hash: string }; file?: string; checkpoints?: boolean; publicKey: string[] }) => {
-      if (opts.checkpoints && opts.file) throw new CliExit(EXIT_USAGE, '--checkpoints checks the checkpoints stored in the database; it cannot be used with --file (check a copied checkpoint with --head, or with openssl: README, "Signed checkpoints")');
+      if (opts.checkpoints && opts.file) throw new CliExit(EXIT_USAGE, '--checkpoints checks the checkpoints stored in the database; it cannot be used with --file (check a copied checkpoint with openssl: README, "Signed checkpoints")');
       if (opts.checkpoints && opts.publicKey.length === 0) throw new CliExit(EXIT_USAGE, '--checkpoints needs the public key to check them with: --public-key <file> (printed by `keys generate`)');
       if (!opts.checkpoints && opts.publicKey.length > 0) throw new CliExit(EXIT_USAGE, '--public-key is for --checkpoints');
       // NB: the keys are read before the database is opened: a wrong key file is said at once.
       const keys: CheckpointKey[] = [];
       for (const file of opts.publicKey) keys.push(await readPublicKeyFile(file));
-      const report = opts.file
-        ? await verifyFile(opts.file, opts.head)
-        : opts.checkpoints
-          ? await verifyCheckpoints((await env.app()).ctx.store, keys, opts.head)
-          : await verifyAuditLog((await env.app()).ctx.store, opts.head);
+      if (opts.checkpoints) {
+        const checked = await verifyCheckpoints((await env.app()).ctx.store, keys, opts.head);
+        if (!checked.ok) throw new CliExit(EXIT_REFUSED, checked.message);
+        return void (await io.out(`${checked.message}\n`));
+      }
+      const progress = progressLine(io, 'verified', nowMs);
+      // NB: threads start only for a log large enough to be worth them (see verifyAuditLog).
+      const parallel = opts.file ? undefined : (env.chainChecker ?? (() => new WorkerChainChecker()))();
+      let report: VerifyReport;
+      try {
+        report = parallel
+          ? await verifyAuditLog((await env.app()).ctx.store, opts.head, { parallel, onProgress: (n, total) => progress.update(n, total) })
+          : await verifyFile(opts.file ?? '', opts.head, (n) => progress.update(n));
+      } finally {
+        progress.end();
+        await parallel?.close();
+      }
       if (!report.ok) throw new CliExit(EXIT_REFUSED, report.message);
       await io.out(`${report.message}\n`);
     });
@@ -349,7 +375,15 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .option('--until <date>', 'events before this time (ISO 8601)', asDate)
     .action(async (opts: { since?: Date; until?: Date }) => {
       const { ctx } = await env.app();
-      const count = await exportAuditLog(ctx.store, opts, (line) => io.out(line));
+      const progress = progressLine(io, 'exported', nowMs);
+      // NB: counted only for someone watching: a piped export costs no extra query.
+      const total = io.progress ? await ctx.store.countAuditBetween(opts) : undefined;
+      let count;
+      try {
+        count = await exportAuditLog(ctx.store, opts, (line) => io.out(line), (n) => progress.update(n, total));
+      } finally {
+        progress.end();
+      }
       io.err(`exported ${count} event${count === 1 ? '' : 's'}\n`);
     });
 
@@ -628,10 +662,10 @@ async function readPolicyFile(file: string | undefined, knownProviders: readonly
   return { path, loaded: parsed.loaded };
 }
 
-async function verifyFile(file: string, head: { seq: number; hash: string } | undefined) {
+async function verifyFile(file: string, head: { seq: number; hash: string } | undefined, onProgress: (verified: number) => void) {
   try {
     const reader = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-    return await verifyExportLines(reader, head);
+    return await verifyExportLines(reader, head, onProgress);
   } catch (error) {
     throw new CliExit(EXIT_REFUSED, `${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`);
   }

@@ -26,7 +26,8 @@ export async function findService(dataDir: string): Promise<AdminFile | undefine
  */
 export function runThroughService(service: AdminFile, argv: readonly string[], io: CliIo): Promise<number> {
   return new Promise((resolve, reject) => {
-    const body = JSON.stringify({ argv });
+    // NB: whether this terminal shows progress is the client's to say; the service sends progress frames only then.
+    const body = JSON.stringify({ argv, progress: io.progress !== undefined });
     const req = http.request(
       {
         host: '127.0.0.1',
@@ -51,13 +52,14 @@ export function runThroughService(service: AdminFile, argv: readonly string[], i
           buffer = lines.pop() ?? '';
           for (const line of lines) {
             if (!line) continue;
-            const frame = JSON.parse(line) as { out?: string; err?: string; exit?: number };
+            const frame = JSON.parse(line) as { out?: string; err?: string; progress?: string | null; exit?: number };
             if (frame.out !== undefined) {
               const text = frame.out;
               res.pause();
               chain = chain.then(() => io.out(text)).then(() => void res.resume());
             }
             if (frame.err !== undefined) io.err(frame.err);
+            if (frame.progress !== undefined) io.progress?.(typeof frame.progress === 'string' ? frame.progress : undefined);
             if (frame.exit !== undefined) exit = frame.exit;
           }
         });

@@ -61,3 +61,19 @@ export interface ChainedAuditEvent {
   readonly prevHash: string;
   readonly hash: string;
 }
+
+/**
+ * An audit event as the database holds it, read for checking: `occurredAt` as ISO 8601 UTC text
+ * with milliseconds (the form the hash covers) and `data` as JSON text, neither parsed yet. NB: the
+ * cheap form to read and to hand to worker threads; parsing is left to whoever hashes it.
+ */
+export interface StoredAuditEvent {
+  readonly seq: number;
+  readonly occurredAt: string;
+  readonly actor: string;
+  readonly action: string;
+  readonly requestId: string | null;
+  readonly data: string;
+  readonly prevHash: string;
+  readonly hash: string;
+}

@@ -1,7 +1,7 @@
 import type { AccessRequest, RequestState } from '../domain/access-request';
 import type { Alert, Finding } from '../domain/alert';
 import type { Decision, LiveGrant as GrantNeedingAttention, Opening } from '../domain/anomalies/history';
-import type { AuditEvent, ChainedAuditEvent } from '../domain/audit-event';
+import type { AuditEvent, ChainedAuditEvent, StoredAuditEvent } from '../domain/audit-event';
 import type { Checkpoint } from '../domain/checkpoint';
 import type { DigestFigures } from '../domain/digest';
 import type { Period } from '../domain/digest-schedule';
@@ -25,8 +25,15 @@ export interface AccessStore {
   auditHead(): Promise<{ seq: number; hash: string } | undefined>;
   /** Events with `seq` in [fromSeq, fromSeq + limit), in order: the pages `audit verify` walks. */
   readAudit(fromSeq: number, limit: number): Promise<ChainedAuditEvent[]>;
+  /**
+   * `readAudit` as the database holds the events, time and data as text, unparsed: the cheap form
+   * `audit verify` reads on one thread and hashes on others. One statement: keep `limit` to a page.
+   */
+  readStoredAudit(fromSeq: number, limit: number): Promise<StoredAuditEvent[]>;
   /** Events that occurred in [since, until), in `seq` order, for export. */
   readAuditBetween(range: { since?: Date; until?: Date }, afterSeq: number, limit: number): Promise<ChainedAuditEvent[]>;
+  /** How many events occurred in [since, until): what `audit export` shows its progress against. */
+  countAuditBetween(range: { since?: Date; until?: Date }): Promise<number>;
   /** The event with this `seq`, if present. */
   auditEventAt(seq: number): Promise<ChainedAuditEvent | undefined>;
   /**

@@ -29,7 +29,9 @@ const MAX_BODY = 64 * 1024;
  * the service's files by presenting the token from `admin.json`, which only the owner can read.
  * The OS user recorded for the command is the owner of the client's socket (Linux), or else the
  * service's own user; never what the client sends.
- * Output streams back as JSON lines: `{"out":…}`, `{"err":…}`, and finally `{"exit":code}`.
+ * Output streams back as JSON lines: `{"out":…}`, `{"err":…}`, and finally `{"exit":code}`; with
+ * `"progress": true` in the request (the client's stderr is a terminal), also `{"progress":line}`
+ * and `{"progress":null}` to erase it.
  */
 export async function startAdminEndpoint(
   app: OpenedApp,
@@ -38,6 +40,7 @@ export async function startAdminEndpoint(
   logger: Logger,
   /** The service's checkpoint signer: commands run here sign with it, whatever the caller's own settings. */
   signer?: CheckpointSigner,
+  options: { readonly monotonicMs?: () => number } = {},
 ): Promise<{ close(): Promise<void> }> {
   const token = randomBytes(32).toString('hex');
   const expected = Buffer.from(`Bearer ${token}`);
@@ -54,7 +57,7 @@ export async function startAdminEndpoint(
     });
     req.on('end', () => {
       // NB: any `osUser` in the body is ignored: the OS user comes from the connection itself.
-      let body: { argv?: unknown };
+      let body: { argv?: unknown; progress?: unknown };
       try {
         body = JSON.parse(Buffer.concat(chunks).toString('utf8')) as typeof body;
       } catch {
@@ -64,13 +67,13 @@ export async function startAdminEndpoint(
       if (!Array.isArray(argv) || !argv.every((a): a is string => typeof a === 'string')) {
         return void res.writeHead(400).end();
       }
-      runFor(argv).catch((err: unknown) => {
+      runFor(argv, body.progress === true).catch((err: unknown) => {
         logger.error({ err }, 'cli command could not be run inside the service');
         if (!res.headersSent) res.writeHead(500);
         res.end();
       });
     });
-    const runFor = async (argv: string[]): Promise<void> => {
+    const runFor = async (argv: string[], progress: boolean): Promise<void> => {
       // NB: while the client waits for the answer, its end of the connection is in the kernel's
       // socket table under the uid that opened it: that is who runs this command.
       const { remoteAddress, remotePort, localAddress, localPort } = req.socket;
@@ -85,11 +88,16 @@ export async function startAdminEndpoint(
           else resolve();
         });
       const env: CliEnv = {
-        io: { out: (text) => send({ out: text }), err: (text) => void send({ err: text }) },
+        io: {
+          out: (text) => send({ out: text }),
+          err: (text) => void send({ err: text }),
+          ...(progress ? { progress: (line: string | undefined) => void send({ progress: line ?? null }) } : {}),
+        },
         app: async () => app,
         operator,
         knownProviders,
         ...(signer ? { signer: async () => signer } : {}),
+        ...(options.monotonicMs ? { monotonicMs: options.monotonicMs } : {}),
       };
       logger.info({ command: argv.slice(0, 2), osUser: operator.osUser, osUserFrom: operator.osUserFrom }, 'cli command run through the service');
       runCli(argv, env)

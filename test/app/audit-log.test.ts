@@ -1,15 +1,20 @@
 import type { Database } from '../../src/adapters/store/open-database';
+import { WorkerChainChecker } from '../../src/adapters/threads/worker-chain-checker';
 import { activatePolicy, recordPolicyRefusal } from '../../src/app/activate-policy';
 import { approveRequest } from '../../src/app/approve-request';
 import { exportAuditLog } from '../../src/app/export-audit-log';
 import { requestAccess } from '../../src/app/request-access';
-import { verifyAuditLog, verifyExportLines } from '../../src/app/verify-audit-log';
+import { verifyAuditLog, verifyExportLines, type VerifyOptions } from '../../src/app/verify-audit-log';
 import { chainHash } from '../../src/domain/audit-chain';
 import { email } from '../../src/domain/email';
 import { cliOrigin, createHarness, examplePolicyText, loadPolicy, rawSql, type Harness } from '../support/app-harness';
 import { storeBackends } from '../support/test-database';
 
 const dave = email('dave@example.com');
+
+// NB: one pool of hashing threads for the file: starting threads is the slow part.
+const threads = new WorkerChainChecker(2);
+afterAll(() => threads.close());
 
 describe.each(storeBackends)('audit log on $name', ({ open }) => {
   let database: Database;
@@ -212,6 +217,99 @@ describe.each(storeBackends)('audit log on $name', ({ open }) => {
     await exportAuditLog(h.ctx.store, { since: new Date('2026-03-03T10:01:00Z'), until: new Date('2026-03-03T10:02:00Z') }, (l) => void lines.push(l));
     expect(lines.map((l) => (JSON.parse(l) as { seq: number }).seq)).toEqual([2]);
     expect(await verifyExportLines(lines)).toMatchObject({ ok: true, count: 1 });
+  });
+
+  describe('in pages, hashed in worker threads', () => {
+    /**
+     * Verify with pages of `pageSize` hashed by worker threads, counting the pages they checked: pages
+     * read here, and (on PostgreSQL, where threads can open connections of their own) pages the
+     * threads read themselves. Both must give the same report.
+     */
+    async function verifyInThreads(pageSize: number, head?: { seq: number; hash: string }, onProgress?: VerifyOptions['onProgress']) {
+      let segments = 0;
+      const parallel = { parallelism: threads.parallelism, check: (s: Parameters<typeof threads.check>[0]) => ((segments += 1), threads.check(s)), close: async () => undefined };
+      const report = await verifyAuditLog(h.ctx.store, head, { parallel, parallelFrom: 0, pageSize, ...(onProgress ? { onProgress } : {}) });
+      const url = (database as { url?: string }).url;
+      if (url) {
+        const readers = new WorkerChainChecker(2, { databaseUrl: url });
+        try {
+          const read = readers.checkStored;
+          let pages = 0;
+          const counting = { ...readers, parallelism: 2, check: () => Promise.reject(new Error('pages are read by the threads')), checkStored: (from: number, limit: number) => ((pages += 1), (read as NonNullable<typeof read>)(from, limit)), close: async () => undefined };
+          const byReaders = await verifyAuditLog(h.ctx.store, head, { parallel: counting, parallelFrom: 0, pageSize });
+          expect({ byReaders, pages: pages > 0 }).toEqual({ byReaders: report, pages: true });
+        } finally {
+          await readers.close();
+        }
+      }
+      return { report, segments };
+    }
+
+    it('reports an untouched chain as one walk does, and its progress page by page', async () => {
+      // Given the four events; when verified in pages of one and of three, in threads
+      const progress: [number, number][] = [];
+      const inOnes = await verifyInThreads(1, undefined, (done, total) => progress.push([done, total]));
+      const inThrees = await verifyInThreads(3);
+
+      // Then the reports are the single walk's, every page went to the threads, and progress counted up
+      const single = await verifyAuditLog(h.ctx.store);
+      expect(single.ok).toBe(true);
+      expect(inOnes).toEqual({ report: single, segments: 4 });
+      expect(inThrees).toEqual({ report: single, segments: 2 });
+      expect(progress).toEqual([[1, 4], [2, 4], [3, 4], [4, 4]]);
+    });
+
+    it.each([
+      ['an edited event', `UPDATE audit_events SET data = jsonb_set(data, '{reason}', '"nothing to see"') WHERE seq = 3`, 'audit chain broken: event 3 was altered'],
+      ['an edit to the first and the last event (the first is named)', `UPDATE audit_events SET actor = 'mallory@example.com' WHERE seq IN (1, 4)`, 'audit chain broken: event 1 was altered'],
+      ['a deleted event', 'DELETE FROM audit_events WHERE seq = 2', 'audit chain broken: event 2 is missing'],
+      ['a re-linked event', `UPDATE audit_events SET prev_hash = (SELECT prev_hash FROM audit_events WHERE seq = 3) WHERE seq = 4`, 'audit chain broken: event 4 does not link to the event before it'],
+      ['data that is not an object any more', `UPDATE audit_events SET data = '"x"'::jsonb WHERE seq = 2`, 'audit chain broken: event 2 was altered'],
+    ])('names %s as one walk does, wherever the pages end', async (_what, statement, expected) => {
+      // Given the tampering
+      await tamper(statement);
+
+      // When verified in one walk and in pages of 1, 2 and 3 hashed in threads
+      const single = await verifyAuditLog(h.ctx.store);
+      const paged = await Promise.all([1, 2, 3].map((size) => verifyInThreads(size)));
+
+      // Then every report names the same first broken link, after as many intact events
+      expect(single.message).toContain(expected);
+      for (const { report } of paged) expect({ ok: report.ok, count: report.count, message: report.message.slice(0, expected.length) }).toEqual({ ok: false, count: single.count, message: expected });
+    });
+
+    it('finds the state gaps and a rewritten recorded head as one walk does', async () => {
+      // Given a head recorded, then the last event rewritten with a recomputed hash, and a forged approval
+      const head = await h.ctx.store.auditHead();
+      const last = head && (await h.ctx.store.auditEventAt(head.seq));
+      if (!head || !last) throw new Error('no head');
+      const data = { ...last.data, reason: 'nothing to see' };
+      await tamper(`UPDATE audit_events SET data = '${JSON.stringify(data).replace(/'/g, "''")}'::jsonb, hash = '${chainHash(last.prevHash, { ...last, data })}' WHERE seq = ${head.seq}`);
+      await rawSql(database, `INSERT INTO approvals (request_id, approver, approved_at) SELECT id, 'mallory@example.com', now() FROM access_requests WHERE ticket = 'OPS-3'`);
+
+      // When / Then
+      expect((await verifyInThreads(2, head)).report).toEqual(await verifyAuditLog(h.ctx.store, head));
+      expect((await verifyInThreads(2, head)).report.message).toContain('the history was rewritten');
+      const gaps = (await verifyInThreads(2)).report;
+      expect(gaps).toEqual(await verifyAuditLog(h.ctx.store));
+      expect(gaps.message).toContain('by mallory@example.com has no approval_recorded event');
+    });
+
+    it('keeps to the single thread for a log smaller than parallelFrom', async () => {
+      // Given / When
+      let segments = 0;
+      const parallel = { parallelism: 2, check: () => ((segments += 1), Promise.reject(new Error('not expected'))), close: async () => undefined };
+      const report = await verifyAuditLog(h.ctx.store, undefined, { parallel, parallelFrom: 5, pageSize: 1 });
+      // Then
+      expect({ ok: report.ok, segments }).toEqual({ ok: true, segments: 0 });
+    });
+
+    it('fails, rather than reporting a result, when a hashing thread fails', async () => {
+      // Given a checker whose threads have failed
+      const failing = { parallelism: 2, check: () => Promise.reject(new Error('hashing thread failed')), close: async () => undefined };
+      // When / Then
+      await expect(verifyAuditLog(h.ctx.store, undefined, { parallel: failing, parallelFrom: 0, pageSize: 1 })).rejects.toThrow('hashing thread failed');
+    });
   });
 
   it('records a policy coming into force once, with what changed', async () => {

@@ -178,6 +178,67 @@ describe('prod-access CLI', () => {
     expect(tampered.err).toContain('event 1 was altered');
   });
 
+  describe('progress', () => {
+    /** The CLI on a terminal (progress recorded, undefined: erased), with a clock that moves a second per reading. */
+    async function onTerminal(...argv: string[]): Promise<{ code: number; out: string; err: string; progress: (string | undefined)[] }> {
+      let out = '';
+      let err = '';
+      let now = 0;
+      const progress: (string | undefined)[] = [];
+      const code = await runCli(argv, {
+        io: { out: (t) => void (out += t), err: (t) => void (err += t), progress: (line) => void progress.push(line) },
+        app: async () => ({ ctx: h.ctx }),
+        operator: { osUser: 'tester', osUserFrom: 'process', osGroups: [] },
+        knownProviders: ['local'],
+        monotonicMs: () => (now += 1_000),
+      });
+      return { code, out, err, progress };
+    }
+
+    it('shows how far verify and export are on a terminal, and erases it before the result', async () => {
+      // Given two events
+      await openRequest();
+      await openRequest();
+
+      // When the log is verified, exported and the export verified, on a terminal
+      const verified = await onTerminal('audit', 'verify');
+      const exported = await onTerminal('audit', 'export');
+      const file = path.join(dir, 'audit.jsonl');
+      writeFileSync(file, exported.out);
+      const fromFile = await onTerminal('audit', 'verify', '--file', file);
+
+      // Then each showed its count (against the total where known) and rate, then erased it
+      expect(verified.progress).toEqual(['verified 2 of 2 events (2/s)', undefined]);
+      expect(verified.out).toContain('audit chain intact: 2 events verified');
+      expect(exported.progress).toEqual(['exported 2 of 2 events (2/s)', undefined]);
+      expect(exported.err).toBe('exported 2 events\n');
+      expect(fromFile.code).toBe(EXIT_OK);
+      expect(fromFile.progress).toEqual([]); // NB: an export is counted every 2,000 lines
+    });
+
+    it('shows progress when verify fails too, and erases it before the reason', async () => {
+      // Given an edited event
+      await openRequest();
+      await rawSql(database, `ALTER TABLE audit_events DISABLE TRIGGER USER; UPDATE audit_events SET actor = 'mallory@example.com'; ALTER TABLE audit_events ENABLE TRIGGER USER`);
+      // When / Then
+      const r = await onTerminal('audit', 'verify');
+      expect(r).toMatchObject({ code: EXIT_REFUSED, progress: ['verified 0 of 1 events (0/s)', undefined] });
+      expect(r.err).toContain('event 1 was altered');
+    });
+
+    it('prints no progress when output is piped', async () => {
+      // Given two events, and a CLI whose io has no progress (stderr is not a terminal)
+      await openRequest();
+      await openRequest();
+      // When
+      const verified = await cli(h, 'audit', 'verify');
+      const exported = await cli(h, 'audit', 'export');
+      // Then stderr holds only the final count, with no line drawing
+      expect(verified).toMatchObject({ code: EXIT_OK, err: '' });
+      expect(exported.err).toBe('exported 2 events\n');
+    });
+  });
+
   it('refuses (exit 1) when a state row has no event that created it, naming the row', async () => {
     // Given a request opened through the bot, and a copy of it written behind the bot's back
     await openRequest();

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { ChainVerifier, chainHash, describeBreak, GENESIS_HASH, hashedFields } from '../../src/domain/audit-chain';
-import type { ChainedAuditEvent } from '../../src/domain/audit-event';
+import canonicalize from 'canonicalize';
+import { ChainVerifier, chainHash, checkSegment, describeBreak, GENESIS_HASH, hashedFields, storedChainHash, type SegmentCheck } from '../../src/domain/audit-chain';
+import type { ChainedAuditEvent, StoredAuditEvent } from '../../src/domain/audit-event';
 
 type Unchained = Omit<ChainedAuditEvent, 'prevHash' | 'hash'>;
 
@@ -29,6 +30,13 @@ function event(seq: number, action = 'approval_recorded', data: Record<string, u
     requestId: 'REQ00001',
     data,
   };
+}
+
+/** An event as the database gives it back for checking: time as ISO text, data as (jsonb-ordered) JSON text. */
+function stored(event: ChainedAuditEvent): StoredAuditEvent {
+  const keys = Object.keys(event.data).sort((x, y) => x.length - y.length || (x < y ? -1 : 1));
+  const data = `{${keys.map((k) => `${JSON.stringify(k)}: ${JSON.stringify(event.data[k])}`).join(', ')}}`;
+  return { ...event, occurredAt: event.occurredAt.toISOString(), data };
 }
 
 function verify(events: readonly ChainedAuditEvent[], start?: { seq: number; prevHash: string }) {
@@ -92,6 +100,13 @@ describe('chainHash', () => {
     expect(chainHash(GENESIS_HASH, { ...base, action: 'request_denied' })).not.toBe(hash);
     expect(chainHash(GENESIS_HASH, { ...base, requestId: null })).not.toBe(hash);
     expect(chainHash(GENESIS_HASH, { ...base, data: { role: 'db-admin ' } })).not.toBe(hash);
+  });
+
+  it('is the hash of exactly the canonicalize package\'s JCS of hashedFields', () => {
+    // Given events with every covered field set, data nested and in no particular order
+    const events = [event(1), { ...event(2, 'policy_activated', { z: [1, { b: 2, a: 'é"\\\n' }], a: null }), requestId: null }, { ...event(3), actor: 'x"y' }];
+    // When / Then
+    for (const e of events) expect(chainHash('cd'.repeat(32), e)).toBe(sha256Hex('cd'.repeat(32) + (canonicalize(hashedFields(e)) ?? '')));
   });
 
   it('does not depend on the order of keys in data', () => {
@@ -193,6 +208,92 @@ describe('ChainVerifier', () => {
     for (const e of events.slice(2)) verifier.add(e);
     // Then
     expect(verifier.result()).toEqual({ ok: false, count: 0, break: { kind: 'prev_hash_mismatch', seq: 3, expected: 'f'.repeat(64), found: events[1]?.hash } });
+  });
+});
+
+describe('storedChainHash', () => {
+  it('is the chain hash of the event the stored text holds', () => {
+    // Given a chained event and its stored form (ISO time, JSON text with jsonb's key order)
+    const [first] = chain([{ ...event(1), data: { role: 'db-admin', reason: 'zoë says "hi"', approvals: 2, nested: { b: 1, a: [true, null] } } }]);
+    if (!first) throw new Error('no event');
+    // When / Then
+    expect(storedChainHash(stored(first))).toBe(first.hash);
+  });
+
+  it('has no hash for data that is not JSON', () => {
+    // Given / When / Then
+    const [first] = chain([event(1)]);
+    if (!first) throw new Error('no event');
+    expect(storedChainHash({ ...stored(first), data: '{"role": ' })).toBeUndefined();
+  });
+});
+
+describe('checkSegment', () => {
+  const events = chain(Array.from({ length: 9 }, (_, i) => event(i + 1)));
+  const rows = events.map(stored);
+
+  /** The segments of `all` cut at `cuts`, each started as `audit verify` starts it (the stored hash before it). */
+  function inSegments(all: readonly StoredAuditEvent[], cuts: readonly number[], firstSeq = 1): SegmentCheck[] {
+    const bounds = [0, ...cuts, all.length];
+    return bounds.slice(1).map((end, i) => {
+      const begin = bounds[i] ?? 0;
+      const before = all[begin - 1];
+      return checkSegment({ start: { seq: firstSeq + begin, prevHash: before ? before.hash : GENESIS_HASH }, events: all.slice(begin, end) });
+    });
+  }
+
+  /** What the segments say together, read in order: the first break, and how many verified before it. */
+  function merged(checks: readonly SegmentCheck[]) {
+    let count = 0;
+    for (const check of checks) {
+      count += check.count;
+      if (check.break) return { ok: false, count, break: check.break };
+    }
+    return { ok: true, count };
+  }
+
+  it('verifies an intact segment and reports its last event', () => {
+    // Given / When
+    const check = checkSegment({ start: { seq: 4, prevHash: events[2]?.hash ?? '' }, events: rows.slice(3, 6) });
+    // Then
+    expect(check).toEqual({ count: 3, last: { seq: 6, hash: events[5]?.hash } });
+  });
+
+  it('reports nothing verified for an empty segment', () => {
+    // Given / When / Then
+    expect(checkSegment({ start: { seq: 4, prevHash: GENESIS_HASH }, events: [] })).toEqual({ count: 0 });
+  });
+
+  it('names the same first break as one walk over the whole chain, wherever the segments are cut', () => {
+    // Given the chain tampered in each way verify must name: content edited, an event deleted, one
+    // re-linked, data that is no longer JSON, and two edits (the first must win)
+    const tampered: Record<string, StoredAuditEvent[]> = {
+      edited: rows.map((r) => (r.seq === 5 ? { ...r, actor: 'mallory@example.com' } : r)),
+      deleted: rows.filter((r) => r.seq !== 6),
+      relinked: rows.map((r) => (r.seq === 4 ? { ...r, prevHash: events[1]?.hash ?? '' } : r)),
+      unreadable: rows.map((r) => (r.seq === 3 ? { ...r, data: 'not json' } : r)),
+      twice: rows.map((r) => (r.seq === 7 || r.seq === 3 ? { ...r, action: 'request_denied' } : r)),
+    };
+    for (const [name, all] of Object.entries(tampered)) {
+      // When checked in one walk, and in segments cut at every pair of places
+      const walk = new ChainVerifier();
+      for (const r of all) if (!walk.addStored(r)) break;
+      const expected = walk.result();
+      for (let a = 0; a <= all.length; a++) {
+        for (let b = a; b <= all.length; b++) {
+          // Then the merged segments name the same break, after the same number of events
+          expect({ name, a, b, ...merged(inSegments(all, [a, b])) }).toEqual({ name, a, b, ok: false, count: expected.count, break: !expected.ok && expected.break });
+        }
+      }
+    }
+  });
+
+  it('names data that is not JSON', () => {
+    // Given / When
+    const check = checkSegment({ start: { seq: 1, prevHash: GENESIS_HASH }, events: [{ ...(rows[0] as StoredAuditEvent), data: '{' }] });
+    // Then
+    expect(check.break).toEqual({ kind: 'unreadable', seq: 1 });
+    expect(describeBreak({ kind: 'unreadable', seq: 1 })).toBe('event 1 was altered: its data is not JSON');
   });
 });
 

@@ -97,4 +97,21 @@ describe('the production command (node dist/main.js)', () => {
     next.child.kill('SIGTERM');
     expect(await next.exited).toBe(0);
   });
+
+  it('hashes the audit chain in worker threads of the built JavaScript, without tsx', async () => {
+    // Given a valid one-event segment, checked by the built checker in a plain node process
+    const script = `
+      const { WorkerChainChecker } = require(${JSON.stringify(path.join(outDir, 'adapters/threads/worker-chain-checker.js'))});
+      const { chainHash, GENESIS_HASH } = require(${JSON.stringify(path.join(outDir, 'domain/audit-chain.js'))});
+      const fields = { seq: 1, occurredAt: new Date('2026-03-03T10:00:00Z'), actor: 'system', action: 'policy_activated', requestId: null, data: { b: 1, a: 'x' } };
+      const hash = chainHash(GENESIS_HASH, fields);
+      const checker = new WorkerChainChecker(1);
+      checker.check({ start: { seq: 1, prevHash: GENESIS_HASH }, events: [{ ...fields, occurredAt: '2026-03-03T10:00:00.000Z', data: JSON.stringify(fields.data), prevHash: GENESIS_HASH, hash }] })
+        .then((check) => { process.stdout.write(JSON.stringify({ check, hash, tsx: Object.keys(require.cache).some((k) => k.includes('/tsx/')) })); return checker.close(); });`;
+    // When
+    const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: repoRoot });
+    // Then the thread checked it, and nothing loaded tsx
+    const result = JSON.parse(stdout) as { check: unknown; hash: string; tsx: boolean };
+    expect(result).toEqual({ check: { count: 1, last: { seq: 1, hash: result.hash } }, hash: expect.stringMatching(/^[0-9a-f]{64}$/), tsx: false });
+  });
 });

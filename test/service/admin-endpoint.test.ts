@@ -5,12 +5,13 @@ import os from 'node:os';
 import path from 'node:path';
 import pino from 'pino';
 import type { Database } from '../../src/adapters/store/open-database';
+import { runThroughService } from '../../src/cli/service-client';
 import { adminFilePath, startAdminEndpoint, type AdminFile } from '../../src/service/admin-endpoint';
 import { createHarness, type Harness } from '../support/app-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
 /** POSTs a command to the admin endpoint as any client could, body and all; resolves with the frames. */
-function post(admin: AdminFile, body: unknown): Promise<{ status: number; frames: { out?: string; err?: string; exit?: number }[] }> {
+function post(admin: AdminFile, body: unknown): Promise<{ status: number; frames: { out?: string; err?: string; progress?: string | null; exit?: number }[] }> {
   return new Promise((resolve, reject) => {
     const text = JSON.stringify(body);
     const req = http.request(
@@ -92,5 +93,52 @@ describe('admin endpoint', () => {
     // Then the recorded OS user is nobody
     expect(out).toContain('{"exit":0}');
     expect(await lastOrigin()).toEqual({ via: 'cli', osUser: 'nobody', osUserFrom: 'peer_socket' });
+  });
+
+  describe('progress', () => {
+    let clocked: { close(): Promise<void> };
+    let clockedAdmin: AdminFile;
+    let clockedDir: string;
+
+    beforeEach(async () => {
+      // Given an endpoint whose commands read a clock that moves a second per reading, and one event
+      clockedDir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-admin-clock-'));
+      let now = 0;
+      const app = { ctx: h.ctx, database, policyFile: undefined, knownProviders: ['local'], close: async () => undefined };
+      clocked = await startAdminEndpoint(app, clockedDir, ['local'], pino({ level: 'silent' }), undefined, { monotonicMs: () => (now += 1_000) });
+      clockedAdmin = JSON.parse(readFileSync(adminFilePath(clockedDir), 'utf8')) as AdminFile;
+      await post(clockedAdmin, { argv: ['request', 'sandbox-admin', '1h', 'OPS-1', 'rotate', 'the', 'sandbox', 'keys', '--as', 'dave@example.com'] });
+    });
+    afterEach(async () => {
+      await clocked.close();
+      rmSync(clockedDir, { recursive: true, force: true });
+    });
+
+    it('sends progress frames only to a client that says its terminal shows them', async () => {
+      // When the same export is asked for with and without progress
+      const watched = await post(clockedAdmin, { argv: ['audit', 'export'], progress: true });
+      const piped = await post(clockedAdmin, { argv: ['audit', 'export'] });
+
+      // Then only the first has progress, shown and then erased, before the final count
+      expect(watched.frames.filter((f) => 'progress' in f)).toEqual([{ progress: 'exported 1 of 1 events (1/s)' }, { progress: null }]);
+      expect(piped.frames.filter((f) => 'progress' in f)).toEqual([]);
+      expect(piped.frames.filter((f) => f.err !== undefined)).toEqual([{ err: 'exported 1 event\n' }]);
+    });
+
+    it('relays the progress to the client\'s terminal, and asks for none when the client has no terminal', async () => {
+      // Given a client io on a terminal, and one piped
+      const shown: (string | undefined)[] = [];
+      let out = '';
+      const terminal = { out: (t: string) => void (out += t), err: () => undefined, progress: (line: string | undefined) => void shown.push(line) };
+      const piped = { out: () => undefined, err: () => undefined };
+
+      // When each runs verify through the service
+      const code = await runThroughService(clockedAdmin, ['audit', 'verify'], terminal);
+      const pipedCode = await runThroughService(clockedAdmin, ['audit', 'verify'], piped);
+
+      // Then the terminal saw the progress line and its erasure, then the result
+      expect({ code, pipedCode, shown }).toEqual({ code: 0, pipedCode: 0, shown: ['verified 1 of 1 events (1/s)', undefined] });
+      expect(out).toContain('audit chain intact: 1 event verified');
+    });
   });
 });

@@ -4,10 +4,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { sql } from 'drizzle-orm';
 import { DrizzleAccessStore } from '../../../src/adapters/store/drizzle-access-store';
-import { driverError, migrate, MIGRATIONS_FOLDER, openDatabase, type Database } from '../../../src/adapters/store/open-database';
+import { driverError, migrate, MIGRATIONS_FOLDER, openDatabase, type Database, type StoreDatabase } from '../../../src/adapters/store/open-database';
 import { StoreError } from '../../../src/app/errors';
 import type { AccessRequest } from '../../../src/domain/access-request';
-import { ChainVerifier } from '../../../src/domain/audit-chain';
+import { ChainVerifier, checkSegment } from '../../../src/domain/audit-chain';
 import type { AuditEvent, ChainedAuditEvent } from '../../../src/domain/audit-event';
 import type { Minutes } from '../../../src/domain/duration';
 import { email } from '../../../src/domain/email';
@@ -516,6 +516,54 @@ describe.each(storeBackends)('DrizzleAccessStore on $name', ({ name, open }) => 
       expect(since2033.map((e) => e.data)).toEqual([{ year: 2033 }]);
       expect(until2031.every((e) => e.occurredAt < at(2031))).toBe(true);
       expect(until2031.some((e) => (e.data as { year?: number }).year !== undefined)).toBe(false);
+      expect(await store.countAuditBetween({ since: at(2032), until: at(2033) })).toBe(3);
+      expect(await store.countAuditBetween({ since: at(2033) })).toBe(1);
+      expect(await store.countAuditBetween({})).toBe((await store.auditHead())?.seq);
+    });
+
+    it('reads events as stored, as text that hashes to the same chain', async () => {
+      // Given events with nested data, non-ASCII text, a fraction and a null, and the hash before them
+      const before = (await store.auditHead())?.seq ?? 0;
+      const prevHash = (await store.auditEventAt(before))?.hash;
+      const appended = await store.transaction((tx) =>
+        tx.appendAudit(
+          [
+            anEvent('approval_recorded', { nested: { b: 1, a: [1, 'two', null, true] }, unicode: 'Grüße ✓ "quoted" \\ \n', n: 1.5 }),
+            anEvent('request_approved', {}),
+            { action: 'policy_activated', actor: 'system', data: { z: 'last', a: 'first' } },
+          ],
+          new Date('2035-03-03T09:05:00.007Z'),
+        ),
+      );
+
+      // When they are read as stored, past the head too
+      const rows = await store.readStoredAudit(before + 1, 10);
+
+      // Then each is the event as text: the same time (ISO, milliseconds), data that parses to the same
+      // value, and the segment verifies from the hash before it
+      expect(rows.map((r) => r.seq)).toEqual(appended.map((e) => e.seq));
+      expect(rows.map((r) => r.occurredAt)).toEqual(appended.map((e) => e.occurredAt.toISOString()));
+      expect(rows.map((r) => JSON.parse(r.data) as unknown)).toEqual(appended.map((e) => e.data));
+      expect(rows.map((r) => [r.actor, r.action, r.requestId, r.prevHash, r.hash])).toEqual(appended.map((e) => [e.actor, e.action, e.requestId, e.prevHash, e.hash]));
+      expect(checkSegment({ start: { seq: before + 1, prevHash: prevHash ?? '' }, events: rows })).toEqual({ count: 3, last: { seq: before + 3, hash: appended[2]?.hash } });
+      expect(await store.readStoredAudit(before + 2, 1)).toEqual([rows[1]]);
+      expect(await store.readStoredAudit(before + 1, 0)).toEqual([]);
+    });
+
+    it('gives a time written with microseconds the same text as the parsed event has', async () => {
+      // Given an event inserted behind the app with a time finer than milliseconds (rolled back after)
+      const seq = ((await store.auditHead())?.seq ?? 0) + 1;
+      const seen = await rejection(
+        database.db.transaction(async (tx) => {
+          await tx.execute(sql`INSERT INTO audit_events (seq, occurred_at, actor, action, request_id, data, prev_hash, hash)
+            VALUES (${seq}, '2035-03-03T09:05:00.123999Z', 'x', 'request_opened', NULL, '{}', ${'0'.repeat(64)}, ${'e'.repeat(64)})`);
+          const inTx = new DrizzleAccessStore(tx as unknown as StoreDatabase);
+          throw { parsed: (await inTx.auditEventAt(seq))?.occurredAt.toISOString(), stored: (await inTx.readStoredAudit(seq, 1))[0]?.occurredAt };
+        }),
+      );
+
+      // Then both read it as the same millisecond (truncated, not rounded)
+      expect(seen).toEqual({ parsed: '2035-03-03T09:05:00.123Z', stored: '2035-03-03T09:05:00.123Z' });
     });
 
     describe('append-only trigger', () => {
