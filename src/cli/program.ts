@@ -322,6 +322,8 @@ function buildProgram(env: CliEnv, origin: Origin): Command {
     .description('recompute the hash chain and name the first broken or missing link')
     .addOption(new Option('--head <seq:hash>', 'also prove this recorded head (from `audit head`) is still in the chain or the export').argParser(asHead))
     .option('--file <export.jsonl>', 'verify an export instead of the database (needs no database)')
+    .option('--checkpoints', 'also check every stored signed checkpoint: its signature, and that its head is still in the chain (needs --public-key)')
+    .option('--public-key <file>', 'a public key (PEM, from `keys generate`) to check checkpoints with; repeat it for checkpoints of an earlier key', (file: string, all: string[]) => [...all, file], [] as string[])
     .action(async (opts: { head?: { seq: number; hash: string }; file?: string; checkpoints?: boolean; publicKey: string[] }) => {
       if (opts.checkpoints && opts.file) throw new CliExit(EXIT_USAGE, '--checkpoints checks the checkpoints stored in the database; it cannot be used with --file (check a copied checkpoint with openssl: README, "Signed checkpoints")');
       if (opts.checkpoints && opts.publicKey.length === 0) throw new CliExit(EXIT_USAGE, '--checkpoints needs the public key to check them with: --public-key <file> (printed by `keys generate`)');
