@@ -27,6 +27,8 @@ export interface RevocationEngineOptions {
   readonly notifiers?: readonly Notifier[];
   /** node-cron expression of the regular sweep (default every second). */
   readonly schedule?: string;
+  /** How long `stop()` waits for notices being delivered (default 10 s); a notice cut off is delivered again later. */
+  readonly stopWaitMs?: number;
 }
 
 /** What one sweep did. */
@@ -45,7 +47,17 @@ export interface SweepResult {
   readonly reviewAlerts: number;
 }
 
-const DEFAULTS = { batchSize: 100, concurrency: 4, schedule: '* * * * * *' } as const;
+/** One notifier's delivery: runs one after another on its own tail. */
+interface NoticeLane {
+  readonly notifier: Notifier;
+  tail: Promise<unknown>;
+  /** A triggered delivery is queued and has not started: further triggers join it. */
+  triggered: boolean;
+  /** A delivery is running (for the shutdown's warning). */
+  busy?: boolean;
+}
+
+const DEFAULTS = { batchSize: 100, concurrency: 4, schedule: '* * * * * *', stopWaitMs: 10_000 } as const;
 // NB: the timer is re-armed after every sweep, so its delay only needs to stay well inside
 // setTimeout's 2^31 ms range; the regular sweep covers the rest.
 const MAX_TIMER_MS = 60_000;
@@ -73,10 +85,13 @@ export class RevocationEngine {
   /** A triggered sweep is queued and has not started: further triggers join it. */
   private triggered = false;
   private stopping = false;
-  private readonly notifiers: readonly Notifier[];
-  /** Notice delivery runs beside the sweeps, so a slow chat platform never delays a revocation. */
-  private noticeTail: Promise<unknown> = Promise.resolve();
-  private noticesTriggered = false;
+  /**
+   * Notice delivery runs beside the sweeps, so a slow chat platform never delays a revocation, and
+   * each notifier has a lane of its own, so one that hangs (a stalled pipe, a platform that never
+   * answers) holds up no other.
+   */
+  private readonly lanes: readonly NoticeLane[];
+  private readonly stopWaitMs: number;
 
   constructor(
     private readonly ctx: AppContext,
@@ -91,7 +106,8 @@ export class RevocationEngine {
       random: options.random ?? ctx.work.random,
       pacing: new ProviderPacing(options.concurrency ?? DEFAULTS.concurrency),
     };
-    this.notifiers = options.notifiers ?? [];
+    this.lanes = (options.notifiers ?? []).map((notifier) => ({ notifier, tail: Promise.resolve(), triggered: false }));
+    this.stopWaitMs = options.stopWaitMs ?? DEFAULTS.stopWaitMs;
     this.schedule = options.schedule ?? DEFAULTS.schedule;
     this.log = ctx.logger.child({ component: 'revocation-engine', owner: this.owner });
   }
@@ -111,7 +127,11 @@ export class RevocationEngine {
     return first;
   }
 
-  /** Stops the regular sweep and the timer, and waits for a sweep in progress to finish its batch. */
+  /**
+   * Stops the regular sweep and the timer, and waits for a sweep in progress to finish its batch,
+   * and for notices being delivered, up to `stopWaitMs`: a notifier that hangs does not hold up the
+   * shutdown (its position is leased, so the notice is delivered again after the lease lapses).
+   */
   async stop(): Promise<void> {
     this.stopping = true;
     const task = this.task;
@@ -119,27 +139,43 @@ export class RevocationEngine {
     if (task) await task.destroy();
     this.disarm();
     await this.tail;
-    await this.noticeTail;
+    let timer: NodeJS.Timeout | undefined;
+    const late = await Promise.race([
+      Promise.all(this.lanes.map((lane) => lane.tail)).then(() => [] as string[]),
+      new Promise<string[]>((resolve) => {
+        timer = setTimeout(() => resolve(this.lanes.filter((lane) => lane.busy).map((lane) => lane.notifier.name)), this.stopWaitMs);
+      }),
+    ]);
+    clearTimeout(timer);
+    if (late.length > 0) this.log.warn({ notifiers: late, waitedMs: this.stopWaitMs }, 'stopped while notices were still being delivered; they are delivered again after their lease lapses');
   }
 
   /**
-   * Delivers waiting notices to every notifier, until each is caught up or blocked on a failure.
-   * Public for tests; the engine runs it after every sweep.
+   * Delivers waiting notices to every notifier, each in its own lane, until each is caught up or
+   * blocked on a failure. Public for tests; the engine runs it after every sweep.
    */
-  deliverNotices(): Promise<number> {
+  async deliverNotices(): Promise<number> {
+    const counts = await Promise.all(this.lanes.map((lane) => this.deliverTo(lane)));
+    return counts.reduce((sum, n) => sum + n, 0);
+  }
+
+  private deliverTo(lane: NoticeLane): Promise<number> {
     const run = async (): Promise<number> => {
+      lane.busy = true;
       let delivered = 0;
-      for (const notifier of this.notifiers) {
+      try {
         for (;;) {
-          const batch = await dispatchNotices(this.ctx, notifier, this.owner, this.worker.batchSize);
+          const batch = await dispatchNotices(this.ctx, lane.notifier, this.owner, this.worker.batchSize);
           delivered += batch.delivered;
           if (batch.blocked || batch.read < this.worker.batchSize || this.stopping) break;
         }
+      } finally {
+        lane.busy = false;
       }
       return delivered;
     };
-    const result = this.noticeTail.then(run, run);
-    this.noticeTail = result.catch(() => undefined);
+    const result = lane.tail.then(run, run);
+    lane.tail = result.catch(() => undefined);
     return result;
   }
 
@@ -227,16 +263,20 @@ export class RevocationEngine {
     return result;
   }
 
+  /** After a sweep: a delivery soon on each lane, coalesced with one already waiting there. */
   private triggerNotices(): void {
-    if (this.notifiers.length === 0 || this.noticesTriggered || this.stopping) return;
-    this.noticesTriggered = true;
-    this.noticeTail = this.noticeTail.then(() => {
-      this.noticesTriggered = false;
-    });
-    this.deliverNotices().catch((err: unknown) => {
-      // NB: nothing is lost: undelivered notices stay after the stored position for the next try.
-      this.log.error({ err }, 'delivering notices failed; they are retried after the next sweep');
-    });
+    if (this.stopping) return;
+    for (const lane of this.lanes) {
+      if (lane.triggered) continue;
+      lane.triggered = true;
+      lane.tail = lane.tail.then(() => {
+        lane.triggered = false;
+      });
+      this.deliverTo(lane).catch((err: unknown) => {
+        // NB: nothing is lost: undelivered notices stay after the stored position for the next try.
+        this.log.error({ err, notifier: lane.notifier.name }, 'delivering notices failed; they are retried after the next sweep');
+      });
+    }
   }
 
   /** Sets the timer for the nearest future expiry; the regular sweep takes anything already due. */

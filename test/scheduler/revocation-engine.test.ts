@@ -87,6 +87,27 @@ describe.each(storeBackends)('RevocationEngine on $name', ({ open }) => {
     expect(seen).toEqual(['request_opened:active', 'approval_recorded:active', 'request_approved:active', 'access_granted:active', 'access_expiring_soon:active']);
   });
 
+  it('keeps delivering to every other notifier while one hangs, and does not wait for it for ever on stop', async () => {
+    // Given a notifier whose writes never complete (a stalled log pipe), listed before a chat notifier
+    let stalled = 0;
+    const stuck: Notifier = { name: 'stuck', deliver: () => ((stalled += 1), new Promise<void>(() => undefined)) };
+    const seen: string[] = [];
+    const chat: Notifier = { name: 'chat', deliver: async (notice) => void seen.push(notice.event.action) };
+    engine = new RevocationEngine(h.ctx, { random: fixedRandom, notifiers: [stuck, chat], stopWaitMs: 200 });
+    await engine.deliverNotices();
+
+    // When a request is granted and notices are delivered again
+    await activeGrant(h, 'prod-readonly', '1h');
+    void engine.deliverNotices();
+
+    // Then the chat notifier has every event although the stuck one never finished its first
+    for (let i = 0; i < 100 && seen.length < 4; i++) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect(seen).toEqual(['request_opened', 'approval_recorded', 'request_approved', 'access_granted']);
+    expect(stalled).toBe(1);
+    // And stop() returns although a delivery is still hanging
+    await expect(engine.stop()).resolves.toBeUndefined();
+  });
+
   it('arms its wake-up timer for the nearest future expiry, and disarms it on stop', async () => {
     // Given grants expiring at 12:00 and 11:00 (clock at 10:00)
     await activeGrant(h, 'prod-readonly', '2h');

@@ -25,7 +25,7 @@ describe('a clean shutdown', () => {
     try {
       const policyFile = path.join(dir, 'policy.yaml');
       writeFileSync(policyFile, readFileSync(path.join(repoRoot, 'manifests/policy.example.yaml'), 'utf8'));
-      const env = { DATABASE_URL: database.url, POLICY_FILE: policyFile, PORT: '0', HOST: '127.0.0.1' };
+      const env = { DATABASE_URL: database.url, POLICY_FILE: policyFile, PORT: '0', HOST: '127.0.0.1', AUDIT_LOG_FILE: 'off' };
       const loaded = loadConfig(env);
       if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
       const service = await startService(loaded.config, pino({ level: 'silent' }), { env });

@@ -29,7 +29,7 @@ describe('a policy change in the running service', () => {
     policyFile = path.join(dir, 'policy.yaml');
     writeFileSync(policyFile, original);
     database = await createPostgresDatabase({ migrate: false });
-    const env = { DATABASE_URL: database.url, POLICY_FILE: policyFile, POLICY_POLL_MS: '100', PORT: '0', HOST: '127.0.0.1' };
+    const env = { DATABASE_URL: database.url, POLICY_FILE: policyFile, POLICY_POLL_MS: '100', PORT: '0', HOST: '127.0.0.1', AUDIT_LOG_FILE: 'off' };
     const loaded = loadConfig(env);
     if (!loaded.ok) throw new Error(loaded.errors.join('\n'));
     service = await startService(loaded.config, pino({ level: 'silent' }), { env });

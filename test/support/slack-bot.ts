@@ -66,6 +66,8 @@ export async function startSlackBot(opts: { socketMode?: boolean; policyText?: s
   const policyDir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-slack-policy-'));
   const policyFile = path.join(policyDir, 'policy.yaml');
   writeFileSync(policyFile, opts.policyText ?? readFileSync(path.join(repoRoot, 'manifests/policy.example.yaml'), 'utf8'));
+  // NB: the SIEM lines have tests of their own; in process they would go to Jest's stdout, whose
+  // reporter (one file, in band) never completes a write, and clutter the output.
   const env = {
     DATABASE_URL: database.url,
     POLICY_FILE: policyFile,
@@ -73,6 +75,7 @@ export async function startSlackBot(opts: { socketMode?: boolean; policyText?: s
     HOST: '127.0.0.1',
     SLACK_BOT_TOKEN: 'xoxb-test-token',
     SLACK_API_URL: slack.apiUrl,
+    AUDIT_LOG_FILE: 'off',
     ...(opts.socketMode ? { SLACK_APP_TOKEN: 'xapp-test-token' } : { SLACK_SIGNING_SECRET: SIGNING_SECRET }),
     ...opts.env,
   };
