@@ -1,4 +1,5 @@
-import type { AlertView } from '../../../app/chat/alert-view';
+import { acknowledgeAlert, acknowledgementText } from '../../../app/acknowledge-alert';
+import { alertView, type AlertView } from '../../../app/chat/alert-view';
 import type { ServerResponse } from 'node:http';
 import type { Request as SdkRequest, TurnContext, WebResponse } from '@microsoft/agents-hosting';
 import type { Logger } from 'pino';
@@ -15,6 +16,7 @@ import { approvalText, extensionOpenedText, openedText } from '../../../app/outc
 import { dryRunRequest, requestAccess } from '../../../app/request-access';
 import type { TeamsConfig } from '../../../config/env';
 import type { AccessRequest } from '../../../domain/access-request';
+import { parseAlertId } from '../../../domain/alert';
 import type { Email } from '../../../domain/email';
 import type { RefusalCode } from '../../../domain/lifecycle/transition';
 import { requestableRoles } from '../../../domain/policy';
@@ -280,6 +282,8 @@ export class TeamsAdapter implements ChatPlatform {
           return await this.onRevoke(activity, data);
         case verbs.request:
           return await this.onRequestForm(activity, data);
+        case verbs.acknowledge:
+          return await this.onAcknowledge(activity, data);
         default:
           return message('This button is not one prod-access knows.');
       }
@@ -369,6 +373,30 @@ export class TeamsAdapter implements ChatPlatform {
     if (!outcome.ok) return cardAnswer(textCard(chatRefusalText(outcome.refusal), false));
     this.hooks.onChange();
     return cardAnswer(textCard(openedText(outcome.value)));
+  }
+
+  /**
+   * Acknowledge on an alert's card: only on the card the bot posted for that alert (a copy of the
+   * button in a chat, on another message or naming another alert acknowledges nothing), only by a
+   * member of the security group as Teams' roster says now; a replay was stopped in `onCardAction`.
+   */
+  private async onAcknowledge(activity: ActivityView, data: Record<string, unknown>): Promise<InvokeAnswer> {
+    const id = parseAlertId(data.alertId);
+    if (id === undefined) return message('This button names no alert.');
+    const posted = await this.ctx.store.alertMessage(this.kind, id);
+    if (!posted || posted.channel !== channelOf(activity) || posted.messageId !== activity.replyToId) {
+      this.log.warn({ alertId: id, channel: channelOf(activity), replyToId: activity.replyToId }, 'refused an Acknowledge click from a place the bot did not put it');
+      return message(`This button is not one the bot showed for alert ${id}. Use the alert's card in the security channel.`);
+    }
+    const actor = await this.actor(activity);
+    if (!actor.ok) return message(actor.message);
+    // NB: Teams vouches for no group membership (Slack user groups have no Teams twin): the policy's members decide.
+    const outcome = await acknowledgeAlert(this.ctx, id, actor.actor.email, actor.actor.origin);
+    if (!outcome.ok) return message(toPlainText(chatRefusalText(outcome.refusal)));
+    if (!outcome.changed) return message(acknowledgementText(outcome.value, false));
+    this.hooks.onChange();
+    // NB: the clicker sees the acknowledged card at once; everyone else when the notice updates it in place.
+    return cardAnswer(alertCard(alertView(outcome.value, this.ctx.policy.current().policy.detection.securityGroup)));
   }
 
   private async onConversationUpdate(activity: ActivityView): Promise<void> {

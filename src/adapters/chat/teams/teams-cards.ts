@@ -21,7 +21,7 @@ export interface AdaptiveCard {
 export type CardElement = RichTextBlock | Readonly<Record<string, unknown>>;
 
 /** The `verb` of every `Action.Execute` the bot shows. Approve, deny and review carry `requestId`. */
-export const verbs = { approve: 'approve', deny: 'deny', review: 'review', extend: 'extend', revoke: 'revoke', request: 'request' } as const;
+export const verbs = { approve: 'approve', deny: 'deny', review: 'review', extend: 'extend', revoke: 'revoke', request: 'request', acknowledge: 'acknowledge' } as const;
 export type Verb = (typeof verbs)[keyof typeof verbs];
 
 /** The request form's input ids (its submission carries them in `data`). */
@@ -135,11 +135,10 @@ export function alertCard(view: AlertView): AdaptiveCard {
     ...plainBlocks(`\u{1F6A8} ${view.headline} (alert ${view.id})`, { weight: 'Bolder', ...(view.severity === 'high' ? { color: 'Attention' } : {}) }),
     ...plainBlocks(view.message),
     localTimeBlock('Raised', view.raisedAt),
-    view.statusAt
-      ? localTimeBlock(view.status, view.statusAt)
-      : { type: 'TextBlock', text: open ? `Open: acknowledge with \`prod-access alerts ack ${view.id}\`` : view.status, isSubtle: true, wrap: true, spacing: 'None' },
+    view.statusAt ? localTimeBlock(view.status, view.statusAt) : { type: 'TextBlock', text: view.status, isSubtle: true, wrap: true, spacing: 'None' },
   ];
-  return card(body);
+  // NB: the alert id goes as a string, the way Slack's button value does; the handler accepts exact ids only.
+  return card(body, open ? [{ type: 'Action.Execute', title: 'Acknowledge', verb: verbs.acknowledge, data: { alertId: String(view.id) } }] : []);
 }
 
 /** What the request form's submission carried, as typed. */
