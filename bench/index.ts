@@ -8,7 +8,7 @@ import { createPgliteDatabase, createPostgresDatabase } from '../test/support/te
 import { benchAnomalyPass } from './anomalies';
 import { benchAuditLog } from './audit-log';
 import { benchBodyFlood } from './bodies';
-import { describeTiming, seedDatabase, timeHistoryBench, verifyBench, verifyPhases, type HistoryBench } from './history';
+import { anomalyBench, describeTiming, digestBench, seedDatabase, timeHistoryBench, verifyBench, verifyPhases, type HistoryBench } from './history';
 import { bareCommitMs, benchRevocationLateness, SimulatedCloud } from './revocation';
 import { benchSlackAck } from './slack-ack';
 
@@ -27,15 +27,16 @@ const HISTORY_WEEKS = Number(process.env.BENCH_HISTORY_WEEKS ?? 15);
 
 /**
  * What `npm run bench -- history` times over the seeded history (bench/seed-history.ts), each
- * given the database, a store on it and what was seeded (`SeededDatabase`). The digest (target
- * under 2 s) and the anomaly pass plug in here, e.g.
- *   { name: 'digest (last week)', target: 'under 2 s', run: async ({ store, history }) => … },
- *   { name: 'anomaly pass', run: async (seeded) => `${alerts.length} alerts` },
+ * given the database, a store on it and what was seeded (`SeededDatabase`). The anomaly passes
+ * come last: they append the alerts they raise to the log.
  */
 const HISTORY_BENCHES: readonly HistoryBench[] = [
   { ...verifyBench(os.availableParallelism(), 'threads', '≥ 200,000 events/s'), runs: 3 },
   { ...verifyBench(os.availableParallelism(), 'here'), runs: 1 },
   { ...verifyBench(0, 'here'), runs: 1 },
+  digestBench('under 2 s'),
+  anomalyBench(24),
+  anomalyBench(1),
 ];
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
