@@ -1,4 +1,4 @@
-import { checkCliAcknowledgement } from '../domain/acting-via';
+import { acknowledgingAlerts, checkCliSecurityAction } from '../domain/acting-via';
 import type { Alert } from '../domain/alert';
 import type { AuditEvent } from '../domain/audit-event';
 import type { Email } from '../domain/email';
@@ -25,7 +25,7 @@ export async function acknowledgeAlert(ctx: AppContext, alertId: number, by: Ema
   if (!matchesAny(policy, [{ group }], by, platformGroups)) {
     return refuse('not_authorised', `Only members of the security group ${group} may acknowledge alerts, and ${by} is not one.`);
   }
-  const cli = checkCliAcknowledgement(policy.detection.cliOperators, actingVia(origin));
+  const cli = checkCliSecurityAction(policy.detection.cliOperators, actingVia(origin), acknowledgingAlerts);
   if (!cli.ok) return cli;
   return ctx.store.transaction(async (tx) => {
     const alert = await tx.lockAlert(alertId);

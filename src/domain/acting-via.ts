@@ -45,22 +45,38 @@ export function checkCliDecision(
   return { ok: true, operator: { osUser: via.osUser, allowedBy: describeOperator(match) } };
 }
 
+/** What a security member does from the CLI that `detection.cliOperators` governs, for its refusals. */
+export interface SecurityCliAction {
+  /** `Acknowledging alerts`. */
+  readonly doing: string;
+  /** `acknowledge alerts`. */
+  readonly verb: string;
+  /** Where else it can be done, if anywhere: `use the button in the security channel`. */
+  readonly inChat?: string;
+}
+
+export const acknowledgingAlerts: SecurityCliAction = { doing: 'Acknowledging alerts', verb: 'acknowledge alerts', inChat: 'use the button in the security channel' };
+export const approvingDriftRuns: SecurityCliAction = { doing: 'Approving held drift runs', verb: 'approve a held drift run' };
+
 /**
- * Whether `via` may acknowledge an alert. In chat, yes (the platform verified who clicked); from the
- * CLI only where the policy's `detection.cliOperators` names the OS user or one of its OS groups.
+ * Whether `via` may act for the security group (acknowledge an alert, approve a held drift run).
+ * In chat, yes (the platform verified who clicked); from the CLI, where `--as` is only a claim, only
+ * where the policy's `detection.cliOperators` names the OS user or one of its OS groups.
  */
-export function checkCliAcknowledgement(
+export function checkCliSecurityAction(
   operators: readonly CliOperatorRef[] | undefined,
   via: ActingVia,
+  action: SecurityCliAction,
 ): { ok: true; operator?: OperatorTrace } | { ok: false; refusal: Refusal } {
   if (via.via === 'chat') return { ok: true };
   const path = 'detection.cliOperators';
+  const elsewhere = action.inChat ? `${action.inChat}, or ` : '';
   if (!operators) {
-    return cliRefusal(`Acknowledging alerts from the CLI is off, so you cannot acknowledge from a terminal; use the button in the security channel, or ask security to list your OS user (${via.osUser}) under ${path}.`);
+    return cliRefusal(`${action.doing} from the CLI is off, so you cannot ${action.verb} from a terminal; ${elsewhere}ask security to list your OS user (${via.osUser}) under ${path}.`);
   }
   const match = operators.find((ref) => operatorMatches(ref, via.osUser, via.osGroups));
   if (!match) {
-    return cliRefusal(`OS user ${via.osUser} may not acknowledge alerts from the CLI; use the button in the security channel, or ask security to list you under ${path}.`);
+    return cliRefusal(`OS user ${via.osUser} may not ${action.verb} from the CLI; ${elsewhere}ask security to list you under ${path}.`);
   }
   return { ok: true, operator: { osUser: via.osUser, allowedBy: describeOperator(match) } };
 }

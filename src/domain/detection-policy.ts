@@ -62,10 +62,11 @@ const detectionSchema = z.strictObject({
   /** The group (in `groups`) whose members may acknowledge alerts and run `/prod-access report`; default `security`. */
   securityGroup: z.string().default('security'),
   /**
-   * OS users (or `group:<os group>`, or `*any-os-user*`) who may acknowledge alerts from the CLI, as
-   * `alerts ack --as <email>`. Absent: acknowledging is for chat only, since `--as` is only a claim.
+   * OS users (or `group:<os group>`, or `*any-os-user*`) who may act for the security group from the
+   * CLI: `alerts ack --as <email>` and `drift approve --as <email>`. Absent: neither works from the
+   * CLI (acknowledging is for chat only), since `--as` is only a claim.
    */
-  cliOperators: z.array(operatorRef).min(1, 'name at least one OS user or group:<os group>, or leave cliOperators out to keep acknowledging from the CLI off').optional(),
+  cliOperators: z.array(operatorRef).min(1, 'name at least one OS user or group:<os group>, or leave cliOperators out to keep acting for security from the CLI off').optional(),
   rules: rulesSchema.prefault({}),
   /** The weekly digest: a node-cron expression in the policy's time zone (default Monday 09:00). */
   digest: z

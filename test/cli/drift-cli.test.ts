@@ -68,7 +68,7 @@ describe('prod-access drift', () => {
 
   it('holds a revocation past the guard, and lets only a security member approve it', async () => {
     // Given revoke is on but the guard allows no revocation at all
-    h.setPolicy(`${examplePolicyText}\ndetection:\n  drift: { revoke: true, maxRevokeCount: 0 }\n`);
+    h.setPolicy(`${examplePolicyText}\ndetection:\n  cliOperators: [tester]\n  drift: { revoke: true, maxRevokeCount: 0 }\n`);
     await frankHoldsProdReadonly();
     const held = await cli(h, 'drift', 'check');
     expect(held.out).toContain('held      1 revocations are more than detection.drift.maxRevokeCount (0)');

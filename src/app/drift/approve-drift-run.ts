@@ -1,11 +1,12 @@
+import { approvingDriftRuns, checkCliSecurityAction } from '../../domain/acting-via';
 import type { DriftRun } from '../../domain/drift-run';
 import type { Email } from '../../domain/email';
 import { matchesAny } from '../../domain/policy';
 import type { AppContext } from '../app-context';
-import { stamp, type Origin } from '../origin';
+import { actingVia, stamp, type Origin } from '../origin';
 import { claimDriftRun, executeDriftRun, type DriftCheckResult } from './check-drift';
 
-export type DriftApprovalRefusal = { readonly code: 'not_security' | 'no_such_run' | 'not_held' | 'busy'; readonly message: string };
+export type DriftApprovalRefusal = { readonly code: 'not_security' | 'cli_not_allowed' | 'no_such_run' | 'not_held' | 'busy'; readonly message: string };
 
 export type DriftApproval =
   | { readonly ok: true; readonly held: DriftRun; readonly result: Extract<DriftCheckResult, { status: 'checked' }> }
@@ -15,7 +16,8 @@ export type DriftApproval =
  * A person's answer to a run the guard held: records who approved it (`drift_run_approved`), then
  * runs drift again and revokes, without the guard, the accesses the held run found that are still
  * found without a live grant now (state recovered since is not revoked). Only members of the
- * policy's `detection.securityGroup` may approve. A run is approved once.
+ * policy's `detection.securityGroup` may approve, and from the CLI (where `--as` is only a claim)
+ * only an OS user that `detection.cliOperators` names. A run is approved once.
  */
 export async function approveDriftRun(ctx: AppContext, id: number, by: Email, origin: Origin): Promise<DriftApproval> {
   const loaded = ctx.policy.current();
@@ -23,6 +25,8 @@ export async function approveDriftRun(ctx: AppContext, id: number, by: Email, or
   if (!matchesAny(loaded.policy, [{ group }], by)) {
     return refuse('not_security', `Only members of the security group (${group}, detection.securityGroup in the policy) may approve a held drift run; ${by} is not one.`);
   }
+  const cli = checkCliSecurityAction(loaded.policy.detection.cliOperators, actingVia(origin), approvingDriftRuns);
+  if (!cli.ok) return refuse('cli_not_allowed', cli.refusal.message);
   const held = await ctx.store.driftRun(id);
   if (!held) return refuse('no_such_run', `There is no drift run ${id}. \`prod-access drift runs\` lists them.`);
   if (held.state === 'approved') return refuse('not_held', `Drift run ${id} was approved already by ${held.approvedBy ?? 'someone'}${held.approvedAt ? ` at ${held.approvedAt.toISOString()}` : ''}.`);
@@ -42,7 +46,7 @@ export async function approveDriftRun(ctx: AppContext, id: number, by: Email, or
   try {
     approvedNow = await ctx.store.transaction(async (tx) => {
       if (!(await tx.approveDriftRun(id, by, origin.osUser, ctx.clock.now()))) return false;
-      await tx.appendAudit(stamp([{ action: 'drift_run_approved', actor: by, data: { run: id, approvalRun: claim.id, toRevoke: keys.size, heldReason: held.heldReason ?? null } }], origin, loaded.sha256), ctx.clock.now());
+      await tx.appendAudit(stamp([{ action: 'drift_run_approved', actor: by, data: { run: id, approvalRun: claim.id, toRevoke: keys.size, heldReason: held.heldReason ?? null, ...(cli.operator ? { operator: cli.operator } : {}) } }], origin, loaded.sha256), ctx.clock.now());
       return true;
     });
   } catch (error) {

@@ -28,7 +28,7 @@ const alice = email('alice@example.com');
 const erin = email('erin@example.com');
 const scheduler: Origin = { via: 'scheduler' };
 
-function policyText(drift = ''): string {
+function policyText(drift = '', cliOperator = cliOrigin.osUser): string {
   return (
     examplePolicyText +
     `
@@ -47,7 +47,7 @@ identities:
   dave@example.com: { postgres: ${logins.dave} }
   frank@example.com: { postgres: ${logins.frank} }
   grace@example.com: { postgres: ${logins.grace} }
-${drift ? `detection:\n  drift: ${drift}\n` : ''}`
+${drift ? `detection:\n  cliOperators: [${cliOperator}]\n  drift: ${drift}\n` : ''}`
   );
 }
 
@@ -262,6 +262,25 @@ describe.each(storeBackends)('drift reconciliation on a real PostgreSQL role, st
 
     // And a second approval is refused
     expect(await approveDriftRun(h.ctx, held.id, erin, cliOrigin)).toEqual({ ok: false, refusal: expect.objectContaining({ code: 'not_held' }) });
+  });
+
+  it('refuses an approval from an OS user that detection.cliOperators does not name, since --as is only a claim', async () => {
+    // Given a held run, and a policy that lets only the OS user secops-oncall act for security from the CLI
+    useDriftSettings('{ revoke: true, maxRevokeShare: 0.5, maxRevokeCount: 10 }');
+    await grantByHand(logins.dave);
+    await grantByHand(logins.frank);
+    const held = checked(await checkDrift(h.ctx, { trigger: 'cli', origin: scheduler }));
+    h.setPolicy(policyText('{ revoke: true, maxRevokeShare: 0.5, maxRevokeCount: 10 }', 'secops-oncall'));
+
+    // When OS user tester claims to be erin, of the security group
+    const refused = await approveDriftRun(h.ctx, held.id, erin, cliOrigin);
+
+    // Then it is refused, naming the setting, and nothing is approved or revoked
+    expect(refused).toEqual({ ok: false, refusal: expect.objectContaining({ code: 'cli_not_allowed' }) });
+    expect(refused.ok ? '' : refused.refusal.message).toContain('OS user tester may not approve a held drift run from the CLI');
+    expect(await h.ctx.store.driftRun(held.id)).toMatchObject({ state: 'held' });
+    expect(await events('drift_run_approved')).toEqual([]);
+    expect(await members()).toEqual([logins.dave, logins.frank].sort());
   });
 
   it('revokes on approval only what is still found without a grant', async () => {
