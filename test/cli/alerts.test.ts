@@ -1,21 +1,12 @@
 import type { Database } from '../../src/adapters/store/open-database';
-import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli } from '../../src/cli/program';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from '../../src/cli/program';
 import { raiseAnomalies } from '../../src/app/raise-alert';
 import { createHarness, examplePolicyText, type Harness } from '../support/app-harness';
+import { runCliIn } from '../support/cli-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
-/** Runs the CLI in-process against a harness, as OS user `tester`, and captures what it prints. */
-async function cli(h: Harness, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-    app: async () => ({ ctx: h.ctx }),
-    operator: { osUser: 'tester', osUserFrom: 'process', osGroups: ['secops'] },
-    knownProviders: ['local'],
-  });
-  return { code, out, err };
-}
+/** As OS user `tester`, of the OS group `secops`. */
+const cli = (h: Harness, ...argv: string[]) => runCliIn(h, argv, { osGroups: ['secops'] });
 
 describe('prod-access alerts', () => {
   let database: Database;

@@ -4,25 +4,14 @@ import path from 'node:path';
 import { readSigningKeyFile } from '../../src/adapters/crypto/signing-key-file';
 import type { Database } from '../../src/adapters/store/open-database';
 import { requestAccess } from '../../src/app/request-access';
-import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli } from '../../src/cli/program';
+import { EXIT_OK, EXIT_REFUSED, EXIT_USAGE } from '../../src/cli/program';
 import { email } from '../../src/domain/email';
 import type { CheckpointSigner } from '../../src/ports/checkpoint-signer';
 import { cliOrigin, createHarness, queryRows, type Harness } from '../support/app-harness';
+import { runCliIn } from '../support/cli-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
-/** Runs the CLI in-process against a harness, with or without a signing key, and captures what it prints. */
-async function cli(h: Harness, signer: CheckpointSigner | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-    app: async () => ({ ctx: h.ctx }),
-    operator: { osUser: 'tester', osUserFrom: 'process', osGroups: [] },
-    knownProviders: ['local'],
-    ...(signer ? { signer: async () => signer } : {}),
-  });
-  return { code, out, err };
-}
+const cli = (h: Harness, signer: CheckpointSigner | undefined, ...argv: string[]) => runCliIn(h, argv, signer ? { signer } : {});
 
 describe('the digest and checkpoint commands', () => {
   let database: Database;

@@ -4,23 +4,10 @@ import path from 'node:path';
 import type { Database } from '../../src/adapters/store/open-database';
 import { EXIT_FAILED, EXIT_OK, EXIT_REFUSED, EXIT_USAGE, runCli } from '../../src/cli/program';
 import { createHarness, examplePolicyText, rawSql, type Harness } from '../support/app-harness';
+import { runCliIn } from '../support/cli-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
-/** Runs the CLI in-process against a harness and captures what it prints. */
-async function cli(h: Harness | undefined, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-    app: async () => {
-      if (!h) throw new Error('this command should not need the database');
-      return { ctx: h.ctx };
-    },
-    operator: { osUser: 'tester', osUserFrom: 'process', osGroups: [] },
-    knownProviders: ['local'],
-  });
-  return { code, out, err };
-}
+const cli = (h: Harness | undefined, ...argv: string[]) => runCliIn(h, argv);
 
 describe('prod-access CLI', () => {
   let database: Database;

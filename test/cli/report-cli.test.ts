@@ -1,25 +1,16 @@
 import type { Database } from '../../src/adapters/store/open-database';
 import { approveRequest } from '../../src/app/approve-request';
 import { requestAccess } from '../../src/app/request-access';
-import { EXIT_OK, EXIT_USAGE, runCli } from '../../src/cli/program';
+import { EXIT_OK, EXIT_USAGE } from '../../src/cli/program';
 import { CSV_COLUMNS, csvField } from '../../src/cli/report-format';
 import { parseChatCommand } from '../../src/app/chat/chat-command';
 import { toPlainText } from '../../src/domain/rich-text';
 import { chatOrigin, createHarness, type Harness } from '../support/app-harness';
 import { alice, dave, value } from '../support/revocation-fixtures';
+import { runCliIn } from '../support/cli-harness';
 import { createPgliteDatabase } from '../support/test-database';
 
-async function cli(h: Harness, ...argv: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await runCli(argv, {
-    io: { out: (t) => void (out += t), err: (t) => void (err += t) },
-    app: async () => ({ ctx: h.ctx }),
-    operator: { osUser: 'tester', osUserFrom: 'process', osGroups: [] },
-    knownProviders: ['local'],
-  });
-  return { code, out, err };
-}
+const cli = (h: Harness, ...argv: string[]) => runCliIn(h, argv);
 
 /** An RFC 4180 reader, as a spreadsheet reads the file: quoted fields may hold commas, quotes and line breaks. */
 function readCsv(text: string): string[][] {
