@@ -1,5 +1,5 @@
 import type { AccessRequest, RequestState } from './access-request';
-import type { ChainedAuditEvent } from './audit-event';
+import { requestLifecycleActions, type ChainedAuditEvent } from './audit-event';
 import { formatDuration } from './duration';
 
 /**
@@ -53,27 +53,9 @@ export interface ReportEntry {
   readonly decisions: readonly ReportDecision[];
 }
 
-/** The audit actions that decide something about a request (notices and alerts are left out). */
-export const decisionActions: readonly string[] = [
-  'request_opened',
-  'approval_recorded',
-  'request_approved',
-  'request_denied',
-  'request_cancelled',
-  'request_timed_out',
-  'access_granted',
-  'grant_failed',
-  'grant_extended',
-  'extension_failed',
-  'grant_shortened',
-  'break_glass_reviewed',
-  'revocation_started',
-  'access_revoked',
-];
-
 /** The report entry of `request`; `events` are the audit events about it, in chain order (others are ignored). */
 export function reportEntry(request: AccessRequest, events: readonly ChainedAuditEvent[]): ReportEntry {
-  const decisions = events.filter((e) => e.requestId === request.id && decisionActions.includes(e.action)).map(decisionOf);
+  const decisions = events.filter((e) => e.requestId === request.id && requestLifecycleActions.has(e.action)).map(decisionOf);
   const shaOf = (action: string, by?: string) => decisions.find((d) => d.action === action && (by === undefined || d.by === by))?.policySha ?? null;
   return {
     request: request.id,

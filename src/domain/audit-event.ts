@@ -37,6 +37,27 @@ export const auditActions = [
 ] as const;
 export type AuditAction = (typeof auditActions)[number];
 
+/**
+ * The actions that move a request along (opened, decided, granted, changed, ended): what its
+ * approval card shows, and the decisions an access report lists. Notices, alerts and drift are not.
+ */
+export const requestLifecycleActions: ReadonlySet<string> = new Set<AuditAction>([
+  'request_opened',
+  'approval_recorded',
+  'request_approved',
+  'request_denied',
+  'request_cancelled',
+  'request_timed_out',
+  'access_granted',
+  'grant_failed',
+  'grant_extended',
+  'extension_failed',
+  'grant_shortened',
+  'break_glass_reviewed',
+  'revocation_started',
+  'access_revoked',
+]);
+
 /** The actor of events that no person caused (expiry, time-outs, policy reloads). */
 export const SYSTEM_ACTOR = 'system';
 

@@ -1,3 +1,4 @@
+import { requestLifecycleActions } from '../../domain/audit-event';
 import type { Email } from '../../domain/email';
 import type { Policy } from '../../domain/policy';
 import type { Notice, Notifier } from '../../ports/notifier';
@@ -6,24 +7,6 @@ import type { AppContext } from '../app-context';
 import { summarizeNotice } from '../notice-summary';
 import { approvalCard, isFirstTime } from './approval-card';
 import type { ChatPlatform } from './chat-platform';
-
-/** Events that change what a request's approval card shows. */
-const CARD_EVENTS = new Set([
-  'request_opened',
-  'approval_recorded',
-  'request_approved',
-  'request_denied',
-  'request_cancelled',
-  'request_timed_out',
-  'access_granted',
-  'grant_failed',
-  'grant_extended',
-  'grant_shortened',
-  'extension_failed',
-  'revocation_started',
-  'access_revoked',
-  'break_glass_reviewed',
-]);
 
 /** Events the security channel gets a line for: grants, denials, break-glass, revocations, failures, alerts. */
 const SECURITY_EVENTS = new Set([
@@ -76,7 +59,7 @@ export class ChatNotifier implements Notifier {
     const summary = summarizeNotice(notice);
     const breakGlassOpened = event.action === 'request_opened' && request.breakGlass;
 
-    if (CARD_EVENTS.has(event.action)) {
+    if (requestLifecycleActions.has(event.action)) {
       const card = approvalCard(request, policy, await isFirstTime(this.ctx, request));
       const posted = await this.ctx.store.chatCard(this.platform.kind, request.id);
       if (posted) {
