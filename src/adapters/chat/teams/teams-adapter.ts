@@ -293,30 +293,38 @@ export class TeamsAdapter implements ChatPlatform {
     }
   }
 
-  private async onApprove(activity: ActivityView, data: Record<string, unknown>): Promise<InvokeAnswer> {
+  /**
+   * Who decides on which request from a click on an approval card: the button must name a request
+   * exactly, be on that request's own card, and be clicked by someone admitted now. Else the answer.
+   */
+  private async decider(activity: ActivityView, data: Record<string, unknown>): Promise<{ id: RequestId; actor: ChatActor } | { refused: InvokeAnswer }> {
     const id = parseExactRequestId(data.requestId);
-    if (!id) return message('This button names no request.');
+    if (!id) return { refused: message('This button names no request.') };
     const refused = await this.notOnItsCard(activity, id);
-    if (refused) return refused;
+    if (refused) return { refused };
     const actor = await this.actor(activity);
-    if (!actor.ok) return message(actor.message);
-    const outcome = await approveRequest(this.ctx, id, actor.actor.email, actor.actor.origin);
+    if (!actor.ok) return { refused: message(actor.message) };
+    return { id, actor: actor.actor };
+  }
+
+  private async onApprove(activity: ActivityView, data: Record<string, unknown>): Promise<InvokeAnswer> {
+    const decider = await this.decider(activity, data);
+    if ('refused' in decider) return decider.refused;
+    const { id, actor } = decider;
+    const outcome = await approveRequest(this.ctx, id, actor.email, actor.origin);
     if (!outcome.ok) return message(toPlainText(chatRefusalText(outcome.refusal)));
-    if (!outcome.changed) return message(toPlainText(await approvalText(this.ctx, outcome.value, false, actor.actor.email)));
+    if (!outcome.changed) return message(toPlainText(await approvalText(this.ctx, outcome.value, false, actor.email)));
     this.hooks.onChange();
     // NB: the clicker sees the counted approval at once; everyone else when the card is updated in place.
     return cardAnswer(approvalCardView(await this.cardOf(outcome.value)));
   }
 
   private async onDeny(activity: ActivityView, data: Record<string, unknown>): Promise<InvokeAnswer> {
-    const id = parseExactRequestId(data.requestId);
-    if (!id) return message('This button names no request.');
-    const refused = await this.notOnItsCard(activity, id);
-    if (refused) return refused;
-    const actor = await this.actor(activity);
-    if (!actor.ok) return message(actor.message);
+    const decider = await this.decider(activity, data);
+    if ('refused' in decider) return decider.refused;
+    const { id, actor } = decider;
     const reason = typeof data.reason === 'string' ? data.reason : '';
-    const outcome = await denyRequest(this.ctx, id, actor.actor.email, reason, actor.actor.origin);
+    const outcome = await denyRequest(this.ctx, id, actor.email, reason, actor.origin);
     if (!outcome.ok) {
       // NB: the refusal shows on the card, where the reason was typed, for the clicker only.
       const request = await this.ctx.store.findRequest(id);
