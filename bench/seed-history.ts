@@ -22,6 +22,7 @@ import { beginRevocation, completeRevocation } from '../src/domain/lifecycle/rev
 import { requestEvent, type Transition } from '../src/domain/lifecycle/transition';
 import { parsePolicy, type LoadedPolicy, type RolePolicy } from '../src/domain/policy';
 import { requestIdFromBytes, type RequestId } from '../src/domain/request-id';
+import { prng } from '../test/support/prng';
 
 /**
  * The policy the seeded history ran under: eight roles on every provider kind, one to three
@@ -214,18 +215,6 @@ const REASONS = [
   'investigate the pager alert on disk usage',
 ];
 const DENIALS = ['use the read-only role for this', 'please link the incident ticket', 'wait for the change window', 'ask your lead first'];
-
-/** mulberry32: small, fast, and the same history for the same seed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** A binary min-heap of timed steps; ties run in the order they were scheduled. */
 class Agenda {

@@ -1,17 +1,6 @@
 import canonicalize from 'canonicalize';
 import { canonicalJson } from '../../src/domain/canonical-json';
-
-/** A small deterministic PRNG (mulberry32), so a failure names a reproducible case. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { prng } from '../support/prng';
 
 // NB: characters that stress escaping and ordering: quotes, backslash, controls, DEL, Latin-1,
 // the euro sign, a character above the surrogates (U+FB33), an emoji (a surrogate pair) and a
