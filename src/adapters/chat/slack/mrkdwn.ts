@@ -18,7 +18,9 @@ const URL = /https?:\/\/[^\s<>|]*[^\s<>|.,:;!?'")\]]/;
 // NB: an emoji code is kept as typed only where none of its `_` can start or end italics: inside a
 // word, between letters or digits (`:rotating_light:`). `:_x_:` is not an emoji Slack knows and
 // would italicise the x, so it is escaped like any other text.
-const EMOJI = /:[a-z0-9+'-]+(?:_[a-z0-9+'-]+)*:/;
+// Signs (`+`, `-`, `'`) may stand in a code (`:+1:`, `:flag-us:`) but never beside an `_`: `:-_x:`
+// would open italics as surely as `:_x:`.
+const EMOJI = /:[a-z0-9+'-]+(?:(?<=[a-z0-9])_(?=[a-z0-9])[a-z0-9+'-]+)*:/;
 const KEPT = new RegExp(`(${URL.source}|${EMOJI.source})`);
 
 /**

@@ -41,6 +41,11 @@ describe('escapeMrkdwn', () => {
   it('escapes an emoji-like code whose underscores could italicise', () => {
     expect(escapeMrkdwn(':_x_: and :a_: and :white_check_mark:')).toBe(':\u02cdx\u02cd: and :a\u02cd: and :white_check_mark:');
   });
+
+  it('escapes an underscore beside a sign inside an emoji-like code, which could italicise too', () => {
+    // :-_x: … :x_-: would open italics after `-` and close them before `-`
+    expect(escapeMrkdwn(':-_x: approved by the CFO :x_-: and :+1: and :flag-us:')).toBe(':-\u02cdx: approved by the CFO :x\u02cd-: and :+1: and :flag-us:');
+  });
 });
 
 describe('richMrkdwn', () => {
