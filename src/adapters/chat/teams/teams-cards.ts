@@ -125,9 +125,9 @@ export function securityLineCard(text: string, alert: boolean): AdaptiveCard {
 }
 
 /**
- * An alert in the security channel: headline, the rule's sentence, where it stands. NB: Teams has no
- * Acknowledge button yet; the card says how to acknowledge (the CLI, or the Slack message), and is
- * updated in place with who acknowledged it, from anywhere.
+ * An alert in the security channel: headline, the rule's sentence, where it stands, and Acknowledge
+ * while it is open; updated in place with who acknowledged it, from anywhere. NB: the status names a
+ * person (an address may hold markdown), so it is a TextRun, like the approval card's status.
  */
 export function alertCard(view: AlertView): AdaptiveCard {
   const open = view.actions.includes('acknowledge');
@@ -135,7 +135,8 @@ export function alertCard(view: AlertView): AdaptiveCard {
     ...plainBlocks(`\u{1F6A8} ${view.headline} (alert ${view.id})`, { weight: 'Bolder', ...(view.severity === 'high' ? { color: 'Attention' } : {}) }),
     ...plainBlocks(view.message),
     localTimeBlock('Raised', view.raisedAt),
-    view.statusAt ? localTimeBlock(view.status, view.statusAt) : { type: 'TextBlock', text: view.status, isSubtle: true, wrap: true, spacing: 'None' },
+    { type: 'RichTextBlock', inlines: [run(`${view.status}${view.statusAt ? ` ${utcTime(view.statusAt)}` : ''}`, { isSubtle: true })], spacing: 'Small' },
+    ...(view.statusAt ? [localTimeBlock('Your time:', view.statusAt)] : []),
   ];
   // NB: the alert id goes as a string, the way Slack's button value does; the handler accepts exact ids only.
   return card(body, open ? [{ type: 'Action.Execute', title: 'Acknowledge', verb: verbs.acknowledge, data: { alertId: String(view.id) } }] : []);

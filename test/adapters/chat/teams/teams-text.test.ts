@@ -1,6 +1,9 @@
-import { approvalCardView, personMessageCard, replyCard, requestFormCard, securityLineCard } from '../../../../src/adapters/chat/teams/teams-cards';
+import { alertCard, approvalCardView, personMessageCard, replyCard, requestFormCard, securityLineCard } from '../../../../src/adapters/chat/teams/teams-cards';
 import { cardText, localTime, plainText, richBlocks, utcTime } from '../../../../src/adapters/chat/teams/teams-text';
+import { alertView } from '../../../../src/app/chat/alert-view';
 import { approvalCard } from '../../../../src/app/chat/approval-card';
+import type { Alert } from '../../../../src/domain/alert';
+import { email } from '../../../../src/domain/email';
 import { CHAT_USAGE } from '../../../../src/app/chat/chat-command';
 import { code, say } from '../../../../src/domain/rich-text';
 import { loadPolicy, pendingRequest } from '../../../domain/fixtures';
@@ -78,6 +81,9 @@ describe('times', () => {
 describe('cards', () => {
   const policy = loadPolicy().policy;
   const request = pendingRequest({ reason: INJECTION });
+  const alert: Alert = { id: 7, rule: 'ticketReuse', severity: 'medium', key: 'ticket_reuse:x', message: `Ticket ${INJECTION} is behind 4 requests.`, raisedAt: new Date() };
+  // NB: an address the policy can admit (`*@corp.example`) with markdown in it.
+  const acknowledged: Alert = { ...alert, acknowledged: { by: email('a**urgent**@corp.example'), at: new Date(), via: 'cli', osUser: 'secops' } };
 
   it.each([
     ['the approval card', () => approvalCardView(approvalCard(request, policy, true), { error: INJECTION })],
@@ -85,6 +91,8 @@ describe('cards', () => {
     ['a direct message', () => personMessageCard(`dave was granted: ${INJECTION}`, request, true, new Date())],
     ['a security line', () => securityLineCard(`denied: ${INJECTION}`, true)],
     ['the request form, refilled', () => requestFormCard([...policy.roles.values()], { reason: INJECTION, ticket: INJECTION }, { field: 'ticket', message: INJECTION })],
+    ['an open alert', () => alertCard(alertView(alert, 'security'))],
+    ['an acknowledged alert', () => alertCard(alertView(acknowledged, 'security'))],
   ])('puts user text in %s only where nothing is parsed', (_, build) => {
     const texts = textsByType(build());
     const carrying = texts.filter((t) => t.text.includes('**urgent**'));
