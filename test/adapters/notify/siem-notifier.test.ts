@@ -104,6 +104,16 @@ describe('SiemNotifier', () => {
     expect((JSON.parse(line) as { reason: string }).reason).toBe(forged);
   });
 
+  it('escapes the separators that JSON leaves raw, which some line readers split on', () => {
+    // Given a principal name from a provider with NEL, LINE SEPARATOR, PARAGRAPH SEPARATOR, DEL and CSI in it
+    const principal = 'pa_x\u0085{"forged":1}\u2028\u2029\u007f\u009b2K';
+    const line = siemLine({ seq: 9, occurredAt: new Date(0), actor: 'system', action: 'drift_checked', requestId: null, data: { principal }, prevHash: '0'.repeat(64), hash: '1'.repeat(64) });
+    // Then the line holds none of them raw, and reads back as it was
+    expect(line.slice(0, -1)).not.toMatch(/[\u007f-\u009f\u2028\u2029\n\r]/);
+    expect(line.slice(0, -1).split(/\r\n|[\n\r\v\f\u001c-\u001e\u0085\u2028\u2029]/)).toHaveLength(1);
+    expect((JSON.parse(line) as { data: { principal: string } }).data.principal).toBe(principal);
+  });
+
   it('does not move past a line it could not write, and writes it, in order, on the retry', async () => {
     // Given the sink fails once
     value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '2h', ticket: 'OPS-1', reason: 'rotate the signing keys' }, cliOrigin));

@@ -61,11 +61,17 @@ export function siemRecord(event: ChainedAuditEvent): SiemRecord {
 }
 
 /**
- * The line as written: one JSON object and a newline. NB: JSON escapes every control character, so
- * a reason with a line break in it can never start a forged line of its own.
+ * Characters JSON.stringify writes raw that some line readers split on (DEL and the C1 controls,
+ * NEL among them; LINE and PARAGRAPH SEPARATOR): provider data (principal names, errors) can hold them.
+ */
+const RAW_SEPARATORS = /[\u007f-\u009f\u2028\u2029]/g;
+
+/**
+ * The line as written: one JSON object and a newline. NB: JSON escapes the C0 controls and the
+ * rest are escaped here, so no text in an event can start a forged line of its own in any reader.
  */
 export function siemLine(event: ChainedAuditEvent): string {
-  return `${JSON.stringify(siemRecord(event))}\n`;
+  return `${JSON.stringify(siemRecord(event)).replace(RAW_SEPARATORS, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`)}\n`;
 }
 
 function text(value: unknown): string | null {
