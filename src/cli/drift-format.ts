@@ -1,6 +1,7 @@
 import { assertNever } from '../domain/assert-never';
 import type { DriftRun, StoredFinding, UnexpectedOutcome } from '../domain/drift-run';
 import { viaCliNote } from '../app/origin';
+import { printable } from '../domain/text';
 
 /** A drift run as JSON for scripts: dates as ISO strings. */
 export function driftRunJson(run: DriftRun): Record<string, unknown> {
@@ -33,6 +34,7 @@ export function outcomeWords(finding: Extract<StoredFinding, { kind: 'unexpected
 }
 
 /** A run for people: what was listed, held or approved, and every finding with what became of it. */
+/** NB: findings carry the providers' words (principals, details, errors): every line is shown `printable`. */
 export function describeDriftRun(run: DriftRun, dryRun = false): string {
   const lines: string[] = [];
   lines.push(
@@ -51,7 +53,7 @@ export function describeDriftRun(run: DriftRun, dryRun = false): string {
   const missing = run.findings.filter((f): f is Extract<StoredFinding, { kind: 'missing' }> => f.kind === 'missing');
   if (unexpected.length === 0 && missing.length === 0) {
     lines.push('no drift found');
-    return `${lines.join('\n')}\n`;
+    return `${lines.map(printable).join('\n')}\n`;
   }
   if (unexpected.length > 0) {
     lines.push(`access without a live grant (${unexpected.length}):`);
@@ -67,7 +69,7 @@ export function describeDriftRun(run: DriftRun, dryRun = false): string {
       lines.push(`  ${f.provider}  ${f.role}  request ${f.requestId} for ${f.requester}, granted ${f.grantedAt}, expires ${f.expiresAt}${f.new ? '  [new]' : ''}`);
     }
   }
-  return `${lines.join('\n')}\n`;
+  return `${lines.map(printable).join('\n')}\n`;
 }
 
 /** One row per run for `drift runs`. */

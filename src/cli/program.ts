@@ -39,7 +39,7 @@ import type { AccessRequest } from '../domain/access-request';
 import { alertTitles, parseAlertId } from '../domain/alert';
 import type { DriftRun } from '../domain/drift-run';
 import { formatDuration } from '../domain/duration';
-import { quoteInput } from '../domain/text';
+import { printable, quoteInput } from '../domain/text';
 import type { AppContext } from '../app/app-context';
 import { describeDriftRun, driftRunJson, driftRunRow } from './drift-format';
 import { csvHeader, csvRecord, textRecord, UTF8_BOM } from './report-format';
@@ -673,7 +673,9 @@ async function verifyFile(file: string, head: { seq: number; hash: string } | un
   }
 }
 
-function table(rows: readonly (readonly string[])[]): string {
+/** Columns padded to their widest cell; cells are shown `printable` (alerts and drift carry providers' words). */
+function table(cells: readonly (readonly string[])[]): string {
+  const rows = cells.map((r) => r.map(printable));
   const widths = rows[0]?.map((_, i) => Math.max(...rows.map((r) => (r[i] ?? '').length))) ?? [];
   return rows.map((r) => r.map((cell, i) => cell.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n') + '\n';
 }

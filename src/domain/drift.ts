@@ -1,5 +1,6 @@
 import type { Email } from './email';
 import type { RequestId } from './request-id';
+import { printable } from './text';
 
 /**
  * Drift reconciliation, pure: what providers say exists, compared with what the bot granted.
@@ -192,7 +193,9 @@ export function guardRevocation(toRevoke: number, listed: number, limits: Revoca
 
 /** "role pg-readonly for login pa_dave (dave@example.com) at postgres" */
 export function describeAccess(access: FoundAccess): string {
-  const who = access.person !== undefined && access.person !== access.principal ? `${access.principal} (${access.person})` : access.principal;
+  // NB: the principal is the provider's word (a role name may hold ESC): shown escaped, never raw.
+  const principal = printable(access.principal);
+  const who = access.person !== undefined && access.person !== access.principal ? `${principal} (${access.person})` : principal;
   return `${access.role} for ${who} at ${access.provider}${access.requestId ? `, made by request ${access.requestId}` : ''}`;
 }
 
@@ -204,7 +207,7 @@ export function unexpectedAccessMessage(access: FoundAccess, runId: number, next
       : next === 'cannot_revoke'
         ? `The ${access.provider} provider cannot revoke what it lists: remove it by hand.`
         : 'It was not revoked (detection.drift.revoke is off): remove it by hand if nobody can explain it.';
-  return `Drift run ${runId}: access without a live grant: ${describeAccess(access)} (${access.detail}). ${then}`;
+  return `Drift run ${runId}: access without a live grant: ${describeAccess(access)} (${printable(access.detail)}). ${then}`;
 }
 
 /** The alert for a run whose revocations the guard held. */

@@ -22,3 +22,17 @@ export function quoteInput(text: string, max = 40): string {
   const cleaned = cleanText(text);
   return JSON.stringify(cleaned.length > max ? `${cleaned.slice(0, max)}…` : cleaned);
 }
+
+/**
+ * Text that came from outside (a provider's principal names and errors) as it may be shown on a
+ * terminal or in a message: each control character (C0 but tab and line feed, DEL, C1) and line or
+ * paragraph separator is written as a visible escape (`\x1b`, `\u2028`), so an ESC sequence in a
+ * PostgreSQL role name can neither move a security operator's cursor nor hide a line, and shows
+ * for what it is. The value itself is kept as it is where it is acted on.
+ */
+export function printable(text: string): string {
+  return text.replace(/[\u0000-\u0008\u000b-\u001f\u007f-\u009f\u2028\u2029]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code <= 0xff ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}

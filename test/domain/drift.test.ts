@@ -168,4 +168,12 @@ describe('drift messages', () => {
     );
     expect(heldRunMessage(7, 3, 'too many')).toContain('`prod-access drift approve 7 --as <email>`');
   });
+
+  it('show a principal or detail from the provider with its control characters escaped, never raw', () => {
+    // Given a role created as "pa_x<ESC>[1A<ESC>[2K" (quoted identifiers may hold ESC)
+    const access = found('pa_x\u001b[1A\u001b[2K');
+    const message = unexpectedAccessMessage(access, 7, 'alert_only');
+    expect(message).not.toMatch(/[\u0000-\u001f\u007f-\u009f]/);
+    expect(message).toContain('pg-readonly for pa_x\\x1b[1A\\x1b[2K at postgres (login "pa_x\\x1b[1A\\x1b[2K" is a member of "ro")');
+  });
 });

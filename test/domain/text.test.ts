@@ -1,4 +1,4 @@
-import { cleanText, quoteInput } from '../../src/domain/text';
+import { cleanText, printable, quoteInput } from '../../src/domain/text';
 
 describe('cleanText', () => {
   it('leaves ordinary text alone', () => {
@@ -116,5 +116,12 @@ describe('quoteInput', () => {
 describe('cleanText and surrogates', () => {
   it('drops lone surrogates, which PostgreSQL refuses in jsonb, and keeps real pairs', () => {
     expect(cleanText('a\ud800b \udc00c \u{1F600}')).toBe('ab c \u{1F600}');
+  });
+});
+
+describe('printable', () => {
+  it('shows control characters and separators as escapes, and keeps tabs, line feeds and everything else', () => {
+    expect(printable('pa_x\u001b[2K\u001b[1Aok\u0007\u009b\u0085\u2028\u007f')).toBe('pa_x\\x1b[2K\\x1b[1Aok\\x07\\x9b\\x85\\u2028\\x7f');
+    expect(printable('a\tb\nc – ü 💥')).toBe('a\tb\nc – ü 💥');
   });
 });
