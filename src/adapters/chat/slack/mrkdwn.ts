@@ -105,6 +105,27 @@ export function fitSection(mrkdwn: string, max = 3000): string {
   return `${cutBefore(mrkdwn, max - 1).replace(/&[a-z]*$/, '').replace(/<[^>]*$/, '')}…`;
 }
 
+/**
+ * Escaped mrkdwn in as many sections as it needs (Slack allows 3,000 characters in one), cut at line
+ * breaks, so a long message (the weekly digest, whose last lines are the signed checkpoint) keeps
+ * every line. Only a single line longer than a section is shortened (`fitSection`). At most `most`.
+ */
+export function splitSections(mrkdwn: string, max = 3000, most = 50): string[] {
+  const sections: string[] = [];
+  let current = '';
+  for (const line of mrkdwn.split('\n')) {
+    const piece = fitSection(line, max);
+    if (current && current.length + 1 + piece.length > max) {
+      sections.push(current);
+      current = piece;
+    } else {
+      current = current ? `${current}\n${piece}` : piece;
+    }
+  }
+  if (current || sections.length === 0) sections.push(current);
+  return sections.slice(0, most);
+}
+
 // NB: never ends on the first half of a surrogate pair (an emoji cut in two): a lone surrogate is
 // not valid UTF-8, and Slack shows it as garbage or refuses the blocks.
 function cutBefore(text: string, end: number): string {

@@ -28,7 +28,7 @@ import { requestableRoles } from '../../../domain/policy';
 import { parseExactRequestId, type RequestId } from '../../../domain/request-id';
 import { type RichText, say } from '../../../domain/rich-text';
 import { actionIds, alertActionIds, alertBlocks, approvalCardBlocks, denyFormView, extendFormView, homeView, personMessageBlocks, replyBlocks, requestFormView, viewIds } from './blocks';
-import { escapeMrkdwn, fitSection, mrkdwn } from './mrkdwn';
+import { escapeMrkdwn, fitSection, mrkdwn, splitSections } from './mrkdwn';
 import { isOurWorkspace, SlackDirectory, type SlackWorkspace } from './slack-identity';
 
 /** What `npm start` reads from the environment for Slack (see .env.example). */
@@ -179,8 +179,11 @@ export class SlackAdapter implements ChatPlatform {
   }
 
   async postToSecurity(channel: string, text: string, alert: boolean): Promise<void> {
-    const line = fitSection(`${alert ? ':rotating_light: ' : ''}${escapeMrkdwn(text)}`);
-    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: line, blocks: [{ type: 'section', text: mrkdwn(line) }] }));
+    // NB: escaping lengthens the text (`&` becomes `&amp;`), so a digest cut to fit before escaping may
+    // not fit after: it goes in as many sections as it needs, cut at line breaks, losing no line.
+    const escaped = `${alert ? ':rotating_light: ' : ''}${escapeMrkdwn(text)}`;
+    const sections = splitSections(escaped);
+    await this.call('chat.postMessage', () => this.client.chat.postMessage({ channel, text: fitSection(escaped), blocks: sections.map((section) => ({ type: 'section', text: mrkdwn(section) })) }));
   }
 
   async postAlert(channel: string, alert: AlertView): Promise<MessageRef> {

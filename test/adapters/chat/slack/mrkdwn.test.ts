@@ -1,4 +1,4 @@
-import { escapeMrkdwn, fitSection, mrkdwn, plainText, richMrkdwn, slackDate } from '../../../../src/adapters/chat/slack/mrkdwn';
+import { escapeMrkdwn, fitSection, mrkdwn, plainText, richMrkdwn, slackDate, splitSections } from '../../../../src/adapters/chat/slack/mrkdwn';
 import { CHAT_USAGE } from '../../../../src/app/chat/chat-command';
 import { code, say } from '../../../../src/domain/rich-text';
 
@@ -98,5 +98,29 @@ describe('plainText and fitSection', () => {
 describe('slackDate', () => {
   it('renders in the reader time zone with a UTC fallback', () => {
     expect(slackDate(new Date('2026-03-03T10:00:00.000Z'))).toBe('<!date^1772532000^{date_short_pretty} {time}|2026-03-03 10:00 UTC>');
+  });
+});
+
+describe('splitSections', () => {
+  it('keeps every line of a text that escaping made longer than one section, the last one (a checkpoint) intact', () => {
+    // Given a digest whose addresses are full of `&` (each becomes `&amp;`), fitted to 2,900 characters before escaping
+    const lines = Array.from({ length: 30 }, (_, i) => `${'&'.repeat(60)}@corp.example: ${i} grants`);
+    const text = escapeMrkdwn([...lines, 'Checkpoint (Ed25519, key 1a2b3c): 2026-03-02T08:00:00Z 4711 abcdef…'].join('\n'));
+    expect(text.length).toBeGreaterThan(3000);
+
+    // When it is cut into sections
+    const sections = splitSections(text);
+
+    // Then each fits, they are cut at line breaks, and together they are the whole text
+    expect(sections.length).toBeGreaterThan(1);
+    expect(sections.every((section) => section.length <= 3000)).toBe(true);
+    expect(sections.join('\n')).toBe(text);
+    expect(sections.at(-1)).toContain('Checkpoint (Ed25519, key 1a2b3c)');
+  });
+
+  it('shortens only a single line longer than a section, and leaves a short text as one section', () => {
+    expect(splitSections('short\ntext')).toEqual(['short\ntext']);
+    const long = splitSections(`${'x'.repeat(5000)}\nnext`);
+    expect(long).toEqual([`${'x'.repeat(2999)}…`, 'next']);
   });
 });
