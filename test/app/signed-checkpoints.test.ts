@@ -86,6 +86,23 @@ describe.each(storeBackends)('signed checkpoints on $name', ({ open }) => {
     );
   });
 
+  it('catches the log cut off at a checkpoint, which verifying the chain and state alone does not', async () => {
+    // Given a checkpoint made on demand after the digest: its head is the digest's event
+    await signCheckpointNow(h.ctx, signer, cliOrigin);
+    const checkpoint = (await h.ctx.store.checkpoints()).at(-1);
+    if (!checkpoint) throw new Error('no checkpoint was stored');
+
+    // When every event from that head on is deleted, trigger off
+    await rawSql(database, `ALTER TABLE audit_events DISABLE TRIGGER USER; DELETE FROM audit_events WHERE seq >= ${checkpoint.seq}; ALTER TABLE audit_events ENABLE TRIGGER USER;`);
+
+    // Then the shorter log verifies on its own
+    expect(await verifyAuditLog(h.ctx.store)).toMatchObject({ ok: true, count: checkpoint.seq - 1 });
+    // But with the checkpoints it fails, saying events were cut off
+    const report = await verifyCheckpoints(h.ctx.store, [key]);
+    expect(report.ok).toBe(false);
+    expect(report.message).toContain(`is not in the chain: the log ends at event ${checkpoint.seq - 1}; events were cut off`);
+  });
+
   it('catches a checkpoint row altered to fit the rewritten chain, which nobody without the key can sign', async () => {
     // Given the rewrite, and the checkpoint's hash set to the new one
     const [checkpoint] = await h.ctx.store.checkpoints();

@@ -100,18 +100,28 @@ describe('the production command (node dist/main.js)', () => {
 
   it('hashes the audit chain in worker threads of the built JavaScript, without tsx', async () => {
     // Given a valid one-event segment, checked by the built checker in a plain node process
+    // NB: every thread started is recorded: it must be the built worker file, never tsx's eval shim.
     const script = `
+      const threads = require('node:worker_threads');
+      const started = [];
+      const RealWorker = threads.Worker;
+      threads.Worker = class extends RealWorker { constructor(file, options) { started.push({ file: String(file), eval: Boolean(options && options.eval) }); super(file, options); } };
       const { WorkerChainChecker } = require(${JSON.stringify(path.join(outDir, 'adapters/threads/worker-chain-checker.js'))});
       const { chainHash, GENESIS_HASH } = require(${JSON.stringify(path.join(outDir, 'domain/audit-chain.js'))});
       const fields = { seq: 1, occurredAt: new Date('2026-03-03T10:00:00Z'), actor: 'system', action: 'policy_activated', requestId: null, data: { b: 1, a: 'x' } };
       const hash = chainHash(GENESIS_HASH, fields);
       const checker = new WorkerChainChecker(1);
       checker.check({ start: { seq: 1, prevHash: GENESIS_HASH }, events: [{ ...fields, occurredAt: '2026-03-03T10:00:00.000Z', data: JSON.stringify(fields.data), prevHash: GENESIS_HASH, hash }] })
-        .then((check) => { process.stdout.write(JSON.stringify({ check, hash, tsx: Object.keys(require.cache).some((k) => k.includes('/tsx/')) })); return checker.close(); });`;
+        .then((check) => { process.stdout.write(JSON.stringify({ check, hash, started, tsx: Object.keys(require.cache).some((k) => k.includes('/tsx/')) })); return checker.close(); });`;
     // When
     const { stdout } = await promisify(execFile)(process.execPath, ['-e', script], { cwd: repoRoot });
-    // Then the thread checked it, and nothing loaded tsx
-    const result = JSON.parse(stdout) as { check: unknown; hash: string; tsx: boolean };
-    expect(result).toEqual({ check: { count: 1, last: { seq: 1, hash: result.hash } }, hash: expect.stringMatching(/^[0-9a-f]{64}$/), tsx: false });
+    // Then a thread of the built worker checked it, and nothing loaded tsx
+    const result = JSON.parse(stdout) as { check: unknown; hash: string; started: unknown; tsx: boolean };
+    expect(result).toEqual({
+      check: { count: 1, last: { seq: 1, hash: result.hash } },
+      hash: expect.stringMatching(/^[0-9a-f]{64}$/),
+      started: [{ file: path.join(outDir, 'adapters/threads/chain-check-worker.js'), eval: false }],
+      tsx: false,
+    });
   });
 });

@@ -90,5 +90,10 @@ describe('two anomaly detectors on one PostgreSQL', () => {
       ['break_glass', 1, 1],
       ['first_grant', 1, 1],
     ]);
+
+    // And once stopped, neither passes any more: a second break-glass use stays unnoticed for 1.5 s of 1 s schedules
+    value(await requestAccess(a.ctx, { requester: dave, role: 'sandbox-admin', duration: '30m', ticket: 'INC-3', reason: 'payouts are stuck once more', breakGlass: true }, cliOrigin));
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect((await counts()).map((c) => c.key.split(':')[0])).toEqual(['break_glass', 'first_grant']);
   });
 });

@@ -1,4 +1,5 @@
 import os from 'node:os';
+import { getTasks } from 'node-cron';
 import { openDatabase, type Database } from '../../src/adapters/store/open-database';
 import { ChatNotifier } from '../../src/app/chat/chat-notifier';
 import type { ChatPlatform, MessageRef } from '../../src/app/chat/chat-platform';
@@ -79,9 +80,11 @@ describe('the digest scheduler on PostgreSQL', () => {
     // NB: a notifier's position starts at the end of the log the first time it is seen: before the digest.
     await deliverFromBoth();
 
-    // When both start (each catches up on what is due) and then run at the scheduled time, all at once
-    const started = await Promise.all([a.scheduler.start(), b.scheduler.start()]);
+    // When both run at the scheduled time at once (runOnce passes a failure through, where start()
+    // would retry it quietly: a loser that failed instead of finding the week posted fails the test),
+    // and then start, each catching up on what is due
     const ran = await Promise.all([a.scheduler.runOnce(), b.scheduler.runOnce(), a.scheduler.runOnce(), b.scheduler.runOnce()]);
+    const started = await Promise.all([a.scheduler.start(), b.scheduler.start()]);
     // And a restarted process starts a minute later
     await a.scheduler.stop();
     const restarted = await replica(new Date(monday.getTime() + 60_000), signer);
@@ -90,6 +93,9 @@ describe('the digest scheduler on PostgreSQL', () => {
     // Then exactly one of them posted it, and everything else found it posted
     const published = [...started.flat(), ...ran.flat(), ...afterRestart].filter((o) => o.published);
     expect(published.map((o) => o.period)).toEqual([period]);
+    // And both runs of the race (the loser too) reported the week, posted or found posted; each
+    // replica's second run found nothing due
+    expect(ran.map((outcomes) => outcomes.map((o) => o.period))).toEqual([[period], [period], [], []]);
     expect(await count('digests')).toBe(1);
     expect(await count('checkpoints')).toBe(1);
     expect(await digestEvents()).toBe(1);
@@ -116,15 +122,23 @@ describe('the digest scheduler on PostgreSQL', () => {
   });
 
   it('follows the schedule of the policy in force, and stops following it when the policy turns the digest off', async () => {
+    // NB: node-cron's own registry says which digest jobs really run, not only what the scheduler says.
+    const running = async () => {
+      await new Promise((resolve) => setImmediate(resolve));
+      return [...getTasks().values()].filter((t) => t.name === 'weekly-digest' && t.getStatus() !== 'destroyed').map((t) => t.getPattern());
+    };
     const { h, scheduler } = await replica(monday);
     await scheduler.start();
     expect(scheduler.scheduledAs()).toEqual({ expression: '0 9 * * 1', timezone: 'Europe/Berlin' });
+    expect(await running()).toEqual(['0 9 * * 1']);
     h.setPolicy(`${examplePolicyText}\ndetection:\n  digest: { schedule: "30 8 * * mon-fri" }\n`);
     scheduler.reschedule();
     expect(scheduler.scheduledAs()).toEqual({ expression: '30 8 * * mon-fri', timezone: 'Europe/Berlin' });
+    expect(await running()).toEqual(['30 8 * * mon-fri']);
     h.setPolicy(`${examplePolicyText}\ndetection:\n  digest: { enabled: false }\n`);
     scheduler.reschedule();
     expect(scheduler.scheduledAs()).toBeUndefined();
+    expect(await running()).toEqual([]);
   });
 
   it('tries a failed run again until it succeeds, so a database outage delays the digest and never loses it', async () => {
