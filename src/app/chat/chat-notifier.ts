@@ -57,7 +57,9 @@ export class ChatNotifier implements Notifier {
     const roleChannel = policy.roles.get(request.role)?.channels?.approvals[this.platform.kind];
     const channels = { approvals: roleChannel ?? policy.channels.approvals[this.platform.kind], security: policy.channels.security[this.platform.kind] };
     const summary = summarizeNotice(notice);
-    const breakGlassOpened = event.action === 'request_opened' && request.breakGlass;
+    // NB: break-glass reaches security as the anomaly rules' alert (with its Acknowledge button) and
+    // the grant's line; a line of its own when it is asked for only if the policy turns that alert off.
+    const breakGlassOpened = event.action === 'request_opened' && request.breakGlass && !policy.detection.rules.breakGlass.enabled;
 
     if (requestLifecycleActions.has(event.action)) {
       const card = approvalCard(request, policy, await isFirstTime(this.ctx, request));

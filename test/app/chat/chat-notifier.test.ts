@@ -137,7 +137,16 @@ describe.each(storeBackends)('ChatNotifier on $name', ({ open }) => {
     expect(platform.posted[0]?.card.flags.map((f) => f.flag)).toContain('break_glass');
     const last = platform.updated[platform.updated.length - 1]?.card ?? platform.posted[0]?.card;
     expect(last?.actions).toEqual(['review']);
+    // NB: the break-glass alert of the anomaly rules is security's one message about the use; the line here is the grant's
+    expect(platform.security.map((s) => s.text)).toEqual([expect.stringContaining(`was granted break-glass sandbox-admin until`)]);
+  });
+
+  it('says in a line of its own that break-glass was asked for when the policy turns the break-glass alert off', async () => {
+    h.setPolicy(`${examplePolicyText}\ndetection:\n  rules:\n    breakGlass: { enabled: false }\n`);
+    const granted = value(await requestAccess(h.ctx, { requester: dave, role: 'sandbox-admin', duration: '30m', ticket: 'INC-9', reason: 'sandbox is down for everyone', breakGlass: true }, cliOrigin));
+    await deliver();
     expect(platform.security[0]).toEqual({ text: expect.stringContaining(`asked for break-glass sandbox-admin for 30m (request ${granted.id}`), alert: true });
+    expect(platform.security).toHaveLength(2);
   });
 
   it("posts a role's cards to the role's own approvals channel when the policy names one", async () => {
