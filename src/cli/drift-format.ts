@@ -33,8 +33,10 @@ export function outcomeWords(finding: Extract<StoredFinding, { kind: 'unexpected
   }
 }
 
-/** A run for people: what was listed, held or approved, and every finding with what became of it. */
-/** NB: findings carry the providers' words (principals, details, errors): every line is shown `printable`. */
+/**
+ * A run for people: what was listed, held or approved, and every finding with what became of it.
+ * NB: findings carry the providers' words (principals, details, errors): every line is shown `printable`.
+ */
 export function describeDriftRun(run: DriftRun, dryRun = false): string {
   const lines: string[] = [];
   lines.push(

@@ -140,14 +140,17 @@ export class RevocationEngine {
     this.disarm();
     await this.tail;
     let timer: NodeJS.Timeout | undefined;
-    const late = await Promise.race([
-      Promise.all(this.lanes.map((lane) => lane.tail)).then(() => [] as string[]),
-      new Promise<string[]>((resolve) => {
-        timer = setTimeout(() => resolve(this.lanes.filter((lane) => lane.busy).map((lane) => lane.notifier.name)), this.stopWaitMs);
+    const timedOut = await Promise.race([
+      Promise.all(this.lanes.map((lane) => lane.tail)).then(() => false),
+      new Promise<boolean>((resolve) => {
+        timer = setTimeout(() => resolve(true), this.stopWaitMs);
       }),
     ]);
     clearTimeout(timer);
-    if (late.length > 0) this.log.warn({ notifiers: late, waitedMs: this.stopWaitMs }, 'stopped while notices were still being delivered; they are delivered again after their lease lapses');
+    if (timedOut) {
+      const notifiers = this.lanes.filter((lane) => lane.busy).map((lane) => lane.notifier.name);
+      this.log.warn({ notifiers, waitedMs: this.stopWaitMs }, 'stopped while notices were still being delivered; they are delivered again after their lease lapses');
+    }
   }
 
   /**
