@@ -72,7 +72,6 @@ describe('progressLine', () => {
     progress.update(10, 10);
     progress.end();
     // Then
-    expect(io.progress).toBeUndefined();
     expect(err).toEqual([]);
   });
 });
