@@ -8,7 +8,7 @@ const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 let serial = 0;
 
 /** The same controls as Slack's Acknowledge button (test/e2e/slack-alerts.test.ts), on an Adaptive Card. */
-describe('Teams: alerts in the security channel', () => {
+describe('Teams: alerts in the security channel, and the access report', () => {
   let bot: TeamsBot;
 
   beforeAll(async () => {
@@ -83,6 +83,15 @@ describe('Teams: alerts in the security channel', () => {
     expect(answerText(first.body)).toContain('Acknowledged by erin@example.com');
     expect(answerText(second.body)).toContain('already handled');
     expect(await acknowledgements(id)).toHaveLength(1);
+  });
+
+  it('gives last week’s access report to a member of security in their 1:1 chat, and tells anyone else why not', async () => {
+    const asErin = await bot.command(teamsPeople.erin, 'report');
+    const asDave = await bot.command(teamsPeople.dave, 'report');
+    expect(asErin.reply).toContain('Access report for requests opened from');
+    expect(asErin.reply).toContain('prod-access report --since');
+    expect(asDave.reply).toContain('The access report is for members of the security group (security in the policy); dave@example.com is not one.');
+    expect(asDave.reply).not.toContain('Access report for');
   });
 
   it('refuses the button anywhere but on the alert’s own message, and a value that is not an alert id', async () => {
