@@ -23,7 +23,7 @@ const dave = email('dave@example.com');
 const alice = email('alice@example.com');
 const frank = email('frank@example.com');
 
-const policyText = postgresRolePolicy(dbRole, daveLogin);
+const policyText = postgresRolePolicy(dbRole, { 'dave@example.com': daveLogin });
 
 let admin: pg.Client;
 let provider: PostgresIamProvider;

@@ -28,7 +28,7 @@ describe('a service killed in the middle of a revocation', () => {
     await admin.query(`CREATE ROLE ${pg.escapeIdentifier(daveLogin)} LOGIN`);
     botDb = await createPostgresDatabase({ migrate: false });
     dir = mkdtempSync(path.join(os.tmpdir(), 'prod-access-crash-'));
-    const policy = postgresRolePolicy(dbRole, daveLogin);
+    const policy = postgresRolePolicy(dbRole, { 'dave@example.com': daveLogin });
     writeFileSync(path.join(dir, 'policy.yaml'), policy);
     env = { DATABASE_URL: botDb.url, POLICY_FILE: path.join(dir, 'policy.yaml'), PA_TEST_ADMIN_URL: TEST_DATABASE_ADMIN_URL, POLICY_POLL_MS: '60000' };
   });

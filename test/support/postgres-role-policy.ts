@@ -2,9 +2,10 @@ import { examplePolicyText } from './app-harness';
 
 /**
  * The example policy plus a `pg-readonly` role on the PostgreSQL provider (admin URL from
- * `PA_TEST_ADMIN_URL`) granting `role`, and dave's own login mapped in `identities`.
+ * `PA_TEST_ADMIN_URL`) granting `role`, and each person's own login (`logins`: e-mail to login)
+ * mapped in `identities`. It ends with `identities`, so a test may append top-level keys.
  */
-export function postgresRolePolicy(role: string, daveLogin: string): string {
+export function postgresRolePolicy(role: string, logins: Readonly<Record<string, string>>): string {
   return (
     examplePolicyText +
     `
@@ -21,7 +22,6 @@ export function postgresRolePolicy(role: string, daveLogin: string): string {
     cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }
 
 identities:
-  dave@example.com: { postgres: ${daveLogin} }
-`
+${Object.entries(logins).map(([person, login]) => `  ${person}: { postgres: ${login} }\n`).join('')}`
   );
 }

@@ -11,7 +11,8 @@ import { personOfPrincipal } from '../../../src/domain/drift';
 import type { DriftRun } from '../../../src/domain/drift-run';
 import { email, type Email } from '../../../src/domain/email';
 import { principalFor } from '../../../src/domain/policy';
-import { cliOrigin, createHarness, examplePolicyText, queryRows, rawSql, type Harness } from '../../support/app-harness';
+import { cliOrigin, createHarness, queryRows, rawSql, type Harness } from '../../support/app-harness';
+import { postgresRolePolicy } from '../../support/postgres-role-policy';
 import { value } from '../../support/revocation-fixtures';
 import { storeBackends, TEST_DATABASE_ADMIN_URL } from '../../support/test-database';
 
@@ -29,26 +30,8 @@ const erin = email('erin@example.com');
 const scheduler: Origin = { via: 'scheduler' };
 
 function policyText(drift = '', cliOperator = cliOrigin.osUser): string {
-  return (
-    examplePolicyText +
-    `
-  pg-readonly:
-    description: Read-only on the test PostgreSQL
-    provider: postgres
-    target: { connectionEnv: PA_TEST_ADMIN_URL, role: ${dbRole} }
-    requesters: [group:engineering]
-    approvers: [group:leads]
-    approvals: 1
-    maxDuration: 4h
-    ticket: { pattern: "^OPS-[0-9]+$" }
-    cli: { operators: ["*any-os-user*"], sameOperatorMayActTwice: true }
-
-identities:
-  dave@example.com: { postgres: ${logins.dave} }
-  frank@example.com: { postgres: ${logins.frank} }
-  grace@example.com: { postgres: ${logins.grace} }
-${drift ? `detection:\n  cliOperators: [${cliOperator}]\n  drift: ${drift}\n` : ''}`
-  );
+  const people = { 'dave@example.com': logins.dave, 'frank@example.com': logins.frank, 'grace@example.com': logins.grace };
+  return postgresRolePolicy(dbRole, people) + (drift ? `detection:\n  cliOperators: [${cliOperator}]\n  drift: ${drift}\n` : '');
 }
 
 let admin: pg.Client;
