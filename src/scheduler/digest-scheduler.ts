@@ -1,9 +1,10 @@
-import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/app-context';
 import type { Origin } from '../app/origin';
 import { publishDueDigests, type PublishOutcome } from '../app/publish-digest';
 import type { CheckpointSigner } from '../ports/checkpoint-signer';
+import { cronLogger } from './cron-logger';
 
 export interface DigestSchedulerOptions {
   /** Signs each digest's head; without it digests post the head unsigned, and say so. */
@@ -112,14 +113,4 @@ export class DigestScheduler {
     this.tail = result.catch(() => undefined);
     return result;
   }
-}
-
-/** node-cron's own messages through our logger instead of the console. */
-function cronLogger(log: Logger): CronLogger {
-  return {
-    info: (message) => log.info(message),
-    warn: (message) => log.warn(message),
-    error: (message, err) => log.error({ err: err ?? message }, typeof message === 'string' ? message : 'node-cron error'),
-    debug: (message, err) => log.debug({ err }, typeof message === 'string' ? message : message.message),
-  };
 }

@@ -1,8 +1,9 @@
-import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/app-context';
 import { checkDrift, type DriftCheckResult } from '../app/drift/check-drift';
 import type { Origin } from '../app/origin';
+import { cronLogger } from './cron-logger';
 
 const origin: Origin = { via: 'scheduler' };
 
@@ -43,7 +44,7 @@ export class DriftScheduler {
       name: 'drift-reconciliation',
       timezone,
       noOverlap: true,
-      logger: cronLogger(this.log),
+      logger: cronLogger(this.log, { quietInfo: true }),
     });
     await this.task.start();
     this.log.info({ schedule: detection.drift.schedule, timezone }, 'drift reconciliation scheduled');
@@ -81,14 +82,4 @@ export class DriftScheduler {
     this.running = undefined;
     if (task) await task.destroy();
   }
-}
-
-/** node-cron's own messages through our logger. */
-function cronLogger(log: Logger): CronLogger {
-  return {
-    info: (message) => log.debug(message),
-    warn: (message) => log.warn(message),
-    error: (message, err) => log.error({ err: err ?? message }, typeof message === 'string' ? message : 'node-cron error'),
-    debug: (message, err) => log.debug({ err }, typeof message === 'string' ? message : message.message),
-  };
 }

@@ -1,5 +1,5 @@
 import os from 'node:os';
-import { createTask, type Logger as CronLogger, type ScheduledTask } from 'node-cron';
+import { createTask, type ScheduledTask } from 'node-cron';
 import type { Logger } from 'pino';
 import type { AppContext } from '../app/app-context';
 import { revokeDueGrants, type RevocationWorker } from '../app/revoke-due-grants';
@@ -11,6 +11,7 @@ import { timeOutRequests } from '../app/time-out-requests';
 import { ProviderPacing } from '../app/provider-pacing';
 import type { Notifier } from '../ports/notifier';
 import type { Random } from '../ports/random';
+import { cronLogger } from './cron-logger';
 
 export interface RevocationEngineOptions {
   /** Lease owner id; default this process's (`ctx.work.instance`). */
@@ -315,14 +316,4 @@ function processAlive(pid: number): boolean {
     // NB: EPERM means it exists but belongs to someone else: alive.
     return (error as NodeJS.ErrnoException).code === 'EPERM';
   }
-}
-
-/** node-cron's own messages (missed ticks, …) through our logger instead of the console. */
-function cronLogger(log: Logger): CronLogger {
-  return {
-    info: (message) => log.info(message),
-    warn: (message) => log.warn(message),
-    error: (message, err) => log.error({ err: err ?? message }, typeof message === 'string' ? message : 'node-cron error'),
-    debug: (message, err) => log.debug({ err }, typeof message === 'string' ? message : message.message),
-  };
 }
