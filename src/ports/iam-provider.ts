@@ -1,3 +1,4 @@
+import type { FoundAccess } from '../domain/drift';
 import type { Email } from '../domain/email';
 import type { RequestId } from '../domain/request-id';
 
@@ -15,21 +16,12 @@ export interface GrantSpec {
   readonly ticket?: string;
 }
 
-/** One piece of access a provider holds that the bot made, as the provider reports it (drift input). */
-export interface ProviderAccess {
-  /** The policy role whose target this access matches. */
-  readonly role: string;
-  /** The provider's own principal id (Identity Center user id, `user:<e-mail>`, Entra object id, login role). */
-  readonly principal: string;
-  /** The person this principal belongs to, when the provider can tell (a login mapped in `identities`). */
-  readonly person?: Email;
-  /** The request that made it, when the provider records it (GCP binding title, Azure justification). */
-  readonly requestId?: RequestId;
-  /** The provider's own end of this access, when it has one. */
-  readonly expiresAt?: Date;
-  /** The provider's words for what this is, for a person reading an alert. */
-  readonly detail: string;
-}
+/**
+ * One piece of access a provider holds that the bot made, as the provider reports it (drift input):
+ * the role, the provider's principal, the person, request and end when it knows them, and its words
+ * for it. Drift adds which provider kind it came from (`FoundAccess`).
+ */
+export type ProviderAccess = Omit<FoundAccess, 'provider'>;
 
 /**
  * How hard the bot may drive a provider: revocations run at most `concurrency` at a time and
