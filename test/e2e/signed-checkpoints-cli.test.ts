@@ -1,29 +1,12 @@
-import { spawn } from 'node:child_process';
 import { chmodSync, copyFileSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { repoRoot, runServiceExpectingExit, startServiceProcess, type RunResult, type ServiceProcess } from '../support/processes';
+import { repoRoot, runCliProcess, runServiceExpectingExit, startServiceProcess, type RunResult, type ServiceProcess } from '../support/processes';
 
 jest.setTimeout(180_000);
 
 /** `prod-access <args>` as a separate process, run from `cwd` (not the checkout), as an auditor would. */
-function cli(args: readonly string[], env: Record<string, string>, cwd: string): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    // NB: tsx by its path: `--import tsx` would be looked for from `cwd`, outside the checkout.
-    const tsx = pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href;
-    const child = spawn(process.execPath, ['--import', tsx, path.join(repoRoot, 'src/cli/index.ts'), ...args], {
-      cwd,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, LOG_LEVEL: 'warn', ENV_FILE: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
-}
+const cli = (args: readonly string[], env: Record<string, string>, cwd: string): Promise<RunResult> => runCliProcess(args, env, { cwd });
 
 describe('signing keys, checkpoints and the digest from the CLI, through the running service', () => {
   let dir: string;

@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, unlinkSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -7,7 +6,7 @@ import { drawColorIcon, drawOutlineIcon } from '../../scripts/teams/app-icons';
 import { decodePng, encodePng, type RgbaImage } from '../../scripts/teams/png';
 import { APP_ID_PLACEHOLDER, buildTeamsAppPackage, checkColorIcon, checkOutlineIcon, checkTeamsManifest, MAX_COMMANDS } from '../../scripts/teams/teams-app-package';
 import { writeZip } from '../../scripts/teams/zip-writer';
-import { repoRoot, type RunResult } from '../support/processes';
+import { repoRoot, runNodeScript, type RunResult } from '../support/processes';
 import { readZip } from '../support/zip-reader';
 
 const teamsDir = path.join(repoRoot, 'manifests/teams');
@@ -56,19 +55,8 @@ function editedPackageDir(edit: (m: Manifest) => void): string {
 }
 
 function runPackageScript(args: readonly string[], env: Record<string, string>): Promise<RunResult> {
-  return new Promise((resolve, reject) => {
-    // NB: ENV_FILE empty unless a test names one: a developer's own .env never leaks into the test.
-    const child = spawn(process.execPath, ['--import', 'tsx', path.join(repoRoot, 'scripts/teams-package.ts'), ...args], {
-      cwd: repoRoot,
-      env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: '', ...env },
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  // NB: ENV_FILE empty unless a test names one: a developer's own .env never leaks into the test.
+  return runNodeScript(['--import', 'tsx', path.join(repoRoot, 'scripts/teams-package.ts'), ...args], { cwd: repoRoot, env: { PATH: process.env.PATH, HOME: process.env.HOME, ENV_FILE: '', ...env } });
 }
 
 function image(width: number, height: number, rgba: (x: number, y: number) => readonly [number, number, number, number]): RgbaImage {

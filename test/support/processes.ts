@@ -1,11 +1,14 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 
 export const repoRoot = path.resolve(__dirname, '../..');
 // NB: node with tsx's loader, not the tsx CLI: the CLI runs the program in a child of its own and
 // relays signals with a SIGKILL after a few tens of ms, so a busy child was sometimes killed
 // instead of stopping cleanly (exit 143), and a signal reached the wrapper, not the service.
-const withTsx = ['--import', 'tsx'];
+// tsx's loader by its path (what `--import tsx` resolves to), so a process run from another
+// directory (an auditor's) finds it too.
+const withTsx = ['--import', pathToFileURL(path.join(repoRoot, 'node_modules/tsx/dist/loader.mjs')).href];
 
 export interface RunResult {
   readonly code: number | null;
@@ -19,10 +22,15 @@ function baseEnv(extra: Record<string, string>): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs `prod-access <args>` as a separate process, as an operator would. */
-export function runCliProcess(args: readonly string[], env: Record<string, string>): Promise<RunResult> {
+/** Runs `prod-access <args>` as a separate process, as an operator would (from `cwd`, default the checkout). */
+export function runCliProcess(args: readonly string[], env: Record<string, string>, opts: { readonly cwd?: string } = {}): Promise<RunResult> {
+  return runNodeScript([...withTsx, path.join(repoRoot, 'src/cli/index.ts'), ...args], { cwd: opts.cwd ?? repoRoot, env: baseEnv({ LOG_LEVEL: 'warn', ...env }) });
+}
+
+/** Runs `node <args>` to its end and collects what it wrote; `env` is its whole environment. */
+export function runNodeScript(args: readonly string[], opts: { readonly cwd: string; readonly env: NodeJS.ProcessEnv }): Promise<RunResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [...withTsx, path.join(repoRoot, 'src/cli/index.ts'), ...args], { cwd: repoRoot, env: baseEnv({ LOG_LEVEL: 'warn', ...env }) });
+    const child = spawn(process.execPath, [...args], opts);
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
